@@ -1,0 +1,83 @@
+"""`make bench`: seed 100k creators × 30 days on PostgreSQL and time the big jobs against their floors."""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/ladder_bench"
+
+
+def run(argv, env, capture=True):
+    result = subprocess.run(argv, cwd=BASE_DIR, env=env, check=True, text=True,
+                            stdout=subprocess.PIPE if capture else None)
+    return result.stdout
+
+
+def stage(name, env, *args):
+    out = run([sys.executable, "-m", "bench.stage", name, *map(str, args)], env)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--influencers", type=int, default=100_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--reuse", action="store_true", help="keep the benchmark database seeded by an earlier run")
+    args = parser.parse_args()
+
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.local", "DJANGO_DEBUG": "false"}
+    env.pop("LADDER_REFRESH_CHUNK_SIZE", None)
+    database = url.rsplit("/", 1)[1]
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    print(f"Ladder benchmark: {args.influencers:,} creators × {args.days} days on PostgreSQL ({database})\n")
+    seed_seconds = None
+    if not args.reuse:
+        run(["psql", admin_url, "-qc", f"DROP DATABASE IF EXISTS {database}"], env)
+        run(["psql", admin_url, "-qc", f"CREATE DATABASE {database}"], env)
+        run([sys.executable, "manage.py", "migrate", "-v", "0"], env)
+        started = time.perf_counter()
+        run([sys.executable, "manage.py", "seed_demo", "--influencers", str(args.influencers), "--days", str(args.days),
+             "--no-logins", "--no-progress"], env)
+        seed_seconds = time.perf_counter() - started
+    stage("analyze", env)
+
+    floor = stage("floor", env)
+    stage("reset", env)
+    full = stage("refresh", env)
+    unchanged = stage("refresh", env)
+    stage("reset_coaching", env)
+    assigned = stage("assign", env)
+    reassigned = stage("assign", env)
+
+    rows = [
+        *([("seed_demo (COPY)", seed_seconds, None, None, "")] if seed_seconds else []),
+        ("floor: UPDATE … FROM (aggregate)", floor["seconds"], floor["peak_mb"], 1.0, ""),
+        ("full refresh (everyone classified)", full["seconds"], full["peak_mb"], full["seconds"] / floor["seconds"],
+         "target ≤ 3×"),
+        ("refresh, nothing changed", unchanged["seconds"], unchanged["peak_mb"],
+         unchanged["seconds"] / floor["seconds"], "target ≤ 1.5×"),
+        ("programme assignment (everyone enrolled)", assigned["seconds"], assigned["peak_mb"],
+         assigned["seconds"] / floor["seconds"], ""),
+        ("programme assignment, nothing changed", reassigned["seconds"], reassigned["peak_mb"],
+         reassigned["seconds"] / floor["seconds"], ""),
+    ]
+    print(f"{'step':40} {'seconds':>9} {'peak MB':>8} {'× floor':>8}")
+    for name, seconds, peak, ratio, note in rows:
+        peak_text = f"{peak:8.0f}" if peak is not None else f"{'':8}"
+        ratio_text = f"{ratio:8.2f}" if ratio is not None else f"{'':8}"
+        print(f"{name:40} {seconds:9.2f} {peak_text} {ratio_text}  {note}")
+    print(f"\ndecisions written: {full['decisions']:,} for {full['total']:,} creators in the full refresh, "
+          f"{unchanged['decisions']:,} in the second")
+    print(f"assignment changes: {assigned['changes']:,} ({assigned['enrolled']:,} enrolments) in the first pass, "
+          f"{reassigned['changes']:,} in the second")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

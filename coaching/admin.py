@@ -1,0 +1,366 @@
+"""Admin for programmes, enrolments, products, rewards, the playbook and coaching notes."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Case, Value, When
+from django.utils.translation import gettext_lazy as _
+
+from tiers.admin import InfluencerAdmin, ReadOnlyInline
+from tiers.admin_paging import EstimatedCountPaginator
+from tiers.models import Influencer
+
+from . import playbook
+from .choices import ReviewStatus
+from .models import (
+    AssignmentRun,
+    CoachingNote,
+    Enrollment,
+    EnrollmentEvent,
+    Notification,
+    PlaybookRule,
+    PoolProduct,
+    Product,
+    ProductSelection,
+    Program,
+    ReviewRequest,
+    Stage,
+    Task,
+    TrafficRewardGrant,
+)
+from .reviews import REVIEW_CLOSED, REVIEW_REPLY_REQUIRED, review_close, review_reply
+from .rules import CriteriaError, criteria_from_json
+from .services import CoachingError, campaign_record_result, coaching_note_create, enrollment_sign_up
+
+
+class StageInline(admin.TabularInline):
+    model = Stage
+    fields = ("order", "name_zh", "name_en", "entry_criteria", "exit_criteria", "exit_needs_tasks")
+    extra = 0
+    show_change_link = True
+
+
+class PoolProductInline(admin.TabularInline):
+    model = PoolProduct
+    raw_id_fields = ("product",)
+    extra = 0
+
+
+@admin.register(Program)
+class ProgramAdmin(admin.ModelAdmin):
+    list_display = ("code", "name_zh", "kind", "enrollment_policy", "eligible_tiers", "capacity", "starts_on", "ends_on",
+                    "is_active")
+    list_filter = ("kind", "enrollment_policy", "is_active")
+    search_fields = ("code", "name_zh", "name_en")
+    inlines = (StageInline, PoolProductInline)
+
+
+class TaskInline(admin.TabularInline):
+    model = Task
+    fields = ("order", "kind", "title_zh", "title_en", "check_by", "criterion", "required")
+    extra = 0
+
+
+class StageForm(forms.ModelForm):
+    class Meta:
+        model = Stage
+        fields = "__all__"
+
+    def _criteria(self, name):
+        try:
+            criteria_from_json(self.cleaned_data[name], path=name)
+        except CriteriaError as exc:
+            raise forms.ValidationError(list(exc.errors)) from None
+        return self.cleaned_data[name]
+
+    def clean_entry_criteria(self):
+        return self._criteria("entry_criteria")
+
+    def clean_exit_criteria(self):
+        return self._criteria("exit_criteria")
+
+
+@admin.register(Stage)
+class StageAdmin(admin.ModelAdmin):
+    form = StageForm
+    list_display = ("program", "order", "name_zh")
+    list_select_related = ("program",)
+    inlines = (TaskInline,)
+
+
+class EventInline(ReadOnlyInline):
+    model = EnrollmentEvent
+    fields = ("at", "reason", "from_stage", "to_stage", "actor", "assignment_run")
+    show_change_link = False
+    related = ("from_stage", "to_stage", "actor", "assignment_run")
+
+
+class EnrollmentForm(forms.ModelForm):
+    class Meta:
+        model = Enrollment
+        fields = ("influencer", "program")
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(admin.ModelAdmin):
+    """Staff add creators to programmes here (through the sign-up service) and record campaign results."""
+
+    list_display = ("influencer", "program", "stage", "status", "reason", "source", "enrolled_on", "ended_on", "result_gmv")
+    list_filter = ("status", "program", "reason", "source")
+    search_fields = ("=influencer__platform_id", "^influencer__handle")
+    list_select_related = ("influencer", "program", "stage")
+    raw_id_fields = ("influencer",)
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    inlines = (EventInline,)
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else ()  # a new enrolment has no history yet
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = EnrollmentForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return ("influencer", "program", "stage", "status", "source", "reason", "enrolled_on", "stage_entered_on",
+                "ineligible_since", "ended_on", "graduated_on")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("influencer", "program")
+        return (*self.get_readonly_fields(request, obj), "result_gmv", "result_note")
+
+    def save_model(self, request, obj, form, change):
+        try:
+            if change:
+                campaign_record_result(enrollment=obj, gmv=obj.result_gmv, note=obj.result_note, by=request.user)
+            else:
+                created = enrollment_sign_up(influencer=obj.influencer, program=obj.program, by=request.user, source="staff")
+                obj.pk = created.pk
+        except CoachingError as exc:
+            messages.error(request, str(exc))
+            raise forms.ValidationError(str(exc)) from None
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ("title", "merchant", "category", "price", "commission_rate", "product_score", "shop_experience_score",
+                    "stock", "status")
+    list_filter = ("category", "status")
+    search_fields = ("title", "merchant")
+
+
+@admin.register(ProductSelection)
+class ProductSelectionAdmin(admin.ModelAdmin):
+    list_display = ("influencer", "product", "pool", "selected_at")
+    list_select_related = ("influencer", "product", "pool")
+    raw_id_fields = ("influencer", "product")
+    search_fields = ("=influencer__platform_id", "^influencer__handle")
+
+
+@admin.register(TrafficRewardGrant)
+class TrafficRewardGrantAdmin(admin.ModelAdmin):
+    list_display = ("influencer", "merchant", "impressions", "period_start", "period_end", "granted_at")
+    list_select_related = ("influencer",)
+    raw_id_fields = ("influencer",)
+    search_fields = ("=influencer__platform_id", "^influencer__handle", "merchant")
+    date_hierarchy = "period_end"
+
+
+class PlaybookRuleForm(forms.ModelForm):
+    class Meta:
+        model = PlaybookRule
+        fields = ("code", "priority", "tiers", "types", "conditions", "targets", "text_zh", "text_en", "is_active")
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        candidate = {k: cleaned.get(k) for k in ("code", "priority", "tiers", "types", "conditions", "targets",
+                                                  "text_zh", "text_en")}
+        try:
+            playbook.rule_from_json(candidate)
+        except playbook.PlaybookError as exc:
+            raise forms.ValidationError(list(exc.errors)) from None
+        return cleaned
+
+
+@admin.register(PlaybookRule)
+class PlaybookRuleAdmin(admin.ModelAdmin):
+    form = PlaybookRuleForm
+    list_display = ("code", "priority", "tiers", "types", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("code", "text_zh", "text_en")
+
+
+@admin.register(CoachingNote)
+class CoachingNoteAdmin(admin.ModelAdmin):
+    list_display = ("influencer", "author", "created_at", "body")
+    list_select_related = ("influencer", "author")
+    raw_id_fields = ("influencer",)
+    search_fields = ("=influencer__platform_id", "^influencer__handle")
+    fields = ("influencer", "body")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save(update_fields=["body", "updated_at"])
+            return
+        obj.pk = coaching_note_create(influencer=obj.influencer, author=request.user, body=obj.body).pk
+
+
+@admin.register(AssignmentRun)
+class AssignmentRunAdmin(admin.ModelAdmin):
+    list_display = ("id", "run_date", "status", "enrolled", "advanced", "graduated", "exited", "tasks_checked",
+                    "started_at", "finished_at", "refresh_run")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class EnrollmentInline(ReadOnlyInline):
+    model = Enrollment
+    fields = ("program", "stage", "status", "reason", "enrolled_on", "ended_on")
+    related = ("program", "stage")
+
+
+class CoachingNoteInline(admin.StackedInline):
+    """Staff's 1:1 coaching log; the author is whoever writes it."""
+
+    model = CoachingNote
+    fields = ("body", "author", "created_at")
+    readonly_fields = ("author", "created_at")
+    extra = 1
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("author")
+
+
+class CoachingInfluencerAdmin(InfluencerAdmin):
+    """The creator page, with coaching's enrolments and notes (tiers never imports coaching; we extend it)."""
+
+    inlines = (*InfluencerAdmin.inlines, EnrollmentInline, CoachingNoteInline)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not CoachingNote:
+            return super().save_formset(request, form, formset, change)
+        for note in formset.save(commit=False):
+            if note.pk is None:
+                coaching_note_create(influencer=form.instance, author=request.user, body=note.body)
+            else:
+                note.save(update_fields=["body", "updated_at"])
+        for note in formset.deleted_objects:
+            note.delete()
+
+
+admin.site.unregister(Influencer)
+admin.site.register(Influencer, CoachingInfluencerAdmin)
+
+
+class ReviewReplyForm(forms.ModelForm):
+    """Staff type a reply; saving sends it through review_reply, which notifies the creator."""
+
+    close = forms.BooleanField(label=_("close the request with this reply"), required=False)
+
+    class Meta:
+        model = ReviewRequest
+        fields = ("staff_reply",)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not (cleaned.get("staff_reply") or "").strip():
+            self.add_error("staff_reply", REVIEW_REPLY_REQUIRED)
+        if self.instance.status == ReviewStatus.CLOSED:
+            raise forms.ValidationError(REVIEW_CLOSED)
+        return cleaned
+
+
+@admin.register(ReviewRequest)
+class ReviewRequestAdmin(admin.ModelAdmin):
+    """The review queue: open requests first, oldest questions answered by whoever picks them up."""
+
+    form = ReviewReplyForm
+    list_display = ("id", "influencer", "subject", "status", "message_start", "created_at", "replied_at", "replied_by")
+    list_filter = ("status", "subject")
+    search_fields = ("=influencer__platform_id", "^influencer__handle")
+    list_select_related = ("influencer", "replied_by")
+    ordering = (Case(When(status=ReviewStatus.OPEN, then=Value(0)), default=Value(1)).asc(), "-created_at", "-id")
+    fields = ("influencer", "subject", "status", "created_at", "decision", "decision_summary", "message",
+              "replied_by", "replied_at", "staff_reply", "close")
+    # What the creator asked and the decision they question are theirs and the ledger's: never edited here.
+    readonly_fields = ("influencer", "subject", "status", "created_at", "decision", "decision_summary", "message",
+                       "replied_by", "replied_at")
+    actions = ("close_requests",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("influencer", "decision", "replied_by")
+
+    @admin.display(description=_("message"))
+    def message_start(self, obj):
+        return obj.message if len(obj.message) <= 60 else obj.message[:60] + "…"
+
+    @admin.display(description=_("decision questioned"))
+    def decision_summary(self, obj):
+        decision = obj.decision
+        if decision is None:
+            return "—"
+        return (f"{decision.decided_on}: tier {decision.tier_before or '—'} → {decision.tier_after}, "
+                f"type {decision.type_before or '—'} → {decision.type_after or '—'} ({decision.get_cause_display()})")
+
+    def save_model(self, request, obj, form, change):
+        try:
+            review_reply(review=obj, reply=form.cleaned_data["staff_reply"], by=request.user,
+                         close=form.cleaned_data.get("close", False))
+        except CoachingError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+
+    def has_add_permission(self, request):
+        return False  # creators open requests from their own pages
+
+    def has_change_permission(self, request, obj=None):
+        # A closed request is read-only; staff still see it.
+        if obj is not None and obj.status == ReviewStatus.CLOSED:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Close selected review requests"))
+    def close_requests(self, request, queryset):
+        closed = 0
+        for review in queryset.exclude(status=ReviewStatus.CLOSED):
+            review_close(review=review, by=request.user)
+            closed += 1
+        self.message_user(request, _("%(count)s review requests closed.") % {"count": closed}, messages.SUCCESS)
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """What creators were told, for support; written only by the jobs and services."""
+
+    list_display = ("created_at", "influencer", "kind", "read_at")
+    list_filter = ("kind",)
+    search_fields = ("=influencer__platform_id", "^influencer__handle")
+    list_select_related = ("influencer",)
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,455 @@
+"""Programmes, their stages and tasks, enrolments, product pools, rewards, playbook and notes."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from tiers.choices import Category
+from tiers.models import Influencer, RefreshRun, TierDecision, TimeStampedModel
+
+from .choices import (
+    AssignmentStatus,
+    CompletionSource,
+    EnrollmentPolicy,
+    EnrollmentSource,
+    EnrollmentStatus,
+    NotificationKind,
+    ProductStatus,
+    ProgramKind,
+    ReasonCode,
+    ReviewStatus,
+    ReviewSubject,
+    TaskCheck,
+    TaskKind,
+)
+
+
+class Bilingual:
+    """`obj.name` / `obj.title` in the active language: Chinese first, English when asked."""
+
+    def localized(self, field: str) -> str:
+        zh, en = getattr(self, f"{field}_zh"), getattr(self, f"{field}_en")
+        return en if (get_language() or "").startswith("en") and en else zh
+
+
+class ProgramQuerySet(models.QuerySet):
+    def open_on(self, day):
+        return self.filter(is_active=True).filter(
+            models.Q(starts_on__isnull=True) | models.Q(starts_on__lte=day),
+            models.Q(ends_on__isnull=True) | models.Q(ends_on__gte=day),
+        )
+
+
+class Program(Bilingual, TimeStampedModel):
+    """A staged support programme; who may join is its eligibility, who is in it its enrolments."""
+
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    kind = models.CharField(_("kind"), max_length=24, choices=ProgramKind.choices)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=120)
+    name_en = models.CharField(_("name (English)"), max_length=120, blank=True)
+    description_zh = models.TextField(_("description (Chinese)"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
+    enrollment_policy = models.CharField(
+        _("enrolment"), max_length=8, choices=EnrollmentPolicy.choices, default=EnrollmentPolicy.AUTO
+    )
+    # Eligibility: empty lists mean "any".
+    eligible_tiers = models.JSONField(_("eligible tiers"), default=list, blank=True)
+    eligible_types = models.JSONField(_("eligible creator types"), default=list, blank=True)
+    eligible_categories = models.JSONField(_("eligible categories"), default=list, blank=True)
+    reputation_floor = models.DecimalField(
+        _("reputation floor (带货口碑分)"), max_digits=3, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(5)],
+    )
+    capacity = models.PositiveIntegerField(_("capacity"), null=True, blank=True, help_text=_("empty: no limit"))
+    starts_on = models.DateField(_("starts on"), null=True, blank=True)
+    ends_on = models.DateField(_("ends on"), null=True, blank=True)
+    exit_grace_days = models.PositiveSmallIntegerField(
+        _("grace before exit (days)"), default=7,
+        help_text=_("how long a creator who stopped being eligible stays before leaving"),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    selection_limit = models.PositiveSmallIntegerField(
+        _("products a creator may pick"), null=True, blank=True, help_text=_("product pools only")
+    )
+    traffic_support = models.PositiveBigIntegerField(
+        _("traffic support (impressions)"), null=True, blank=True, help_text=_("campaigns only")
+    )
+
+    objects = ProgramQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["kind", "code"]
+        verbose_name = _("programme")
+        verbose_name_plural = _("programmes")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(starts_on__isnull=True) | models.Q(ends_on__isnull=True)
+                | models.Q(ends_on__gte=models.F("starts_on")),
+                name="program_window_ordered",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name_zh} ({self.code})"
+
+    @property
+    def name(self):
+        return self.localized("name")
+
+    @property
+    def description(self):
+        return self.localized("description")
+
+
+class Stage(Bilingual, models.Model):
+    """An ordered step of a programme; criteria are lists of {"metric", "op", "value"} over window features."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="stages")
+    order = models.PositiveSmallIntegerField(_("order"))
+    name_zh = models.CharField(_("name (Chinese)"), max_length=120)
+    name_en = models.CharField(_("name (English)"), max_length=120, blank=True)
+    entry_criteria = models.JSONField(_("entry criteria"), default=list, blank=True)
+    exit_criteria = models.JSONField(_("exit criteria"), default=list, blank=True)
+    exit_needs_tasks = models.BooleanField(_("exit needs every required task done"), default=True)
+
+    class Meta:
+        ordering = ["program", "order"]
+        constraints = [models.UniqueConstraint(fields=["program", "order"], name="one_stage_per_order")]
+
+    def __str__(self):
+        return f"{self.program.code} #{self.order} {self.name_zh}"
+
+    @property
+    def name(self):
+        return self.localized("name")
+
+
+class Task(Bilingual, models.Model):
+    """A lesson to open or a task to do in a stage; metric tasks tick themselves."""
+
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="tasks")
+    order = models.PositiveSmallIntegerField(_("order"))
+    kind = models.CharField(_("kind"), max_length=8, choices=TaskKind.choices, default=TaskKind.TASK)
+    title_zh = models.CharField(_("title (Chinese)"), max_length=160)
+    title_en = models.CharField(_("title (English)"), max_length=160, blank=True)
+    body_zh = models.TextField(_("lesson text (Chinese)"), blank=True)
+    body_en = models.TextField(_("lesson text (English)"), blank=True)
+    check_by = models.CharField(_("how it is checked"), max_length=12, choices=TaskCheck.choices, default=TaskCheck.SELF_REPORT)
+    criterion = models.JSONField(_("metric criterion"), default=dict, blank=True, help_text='{"metric": "orders", "op": ">=", "value": 10}')
+    required = models.BooleanField(_("required"), default=True)
+
+    class Meta:
+        ordering = ["stage", "order"]
+        constraints = [models.UniqueConstraint(fields=["stage", "order"], name="one_task_per_order")]
+
+    def __str__(self):
+        return self.title_zh
+
+    @property
+    def title(self):
+        return self.localized("title")
+
+    @property
+    def body(self):
+        return self.localized("body")
+
+
+class EnrollmentQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status=EnrollmentStatus.ACTIVE)
+
+
+class Enrollment(TimeStampedModel):
+    """A creator's place in a programme."""
+
+    influencer = models.ForeignKey(Influencer, on_delete=models.CASCADE, related_name="enrollments")
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="enrollments")
+    stage = models.ForeignKey(Stage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    status = models.CharField(_("status"), max_length=12, choices=EnrollmentStatus.choices, default=EnrollmentStatus.ACTIVE)
+    source = models.CharField(_("source"), max_length=8, choices=EnrollmentSource.choices, default=EnrollmentSource.AUTO)
+    reason = models.CharField(_("reason"), max_length=24, choices=ReasonCode.choices)
+    enrolled_on = models.DateField(_("enrolled on"))
+    stage_entered_on = models.DateField(_("stage entered on"), null=True, blank=True)
+    ineligible_since = models.DateField(_("not eligible since"), null=True, blank=True)
+    ended_on = models.DateField(_("ended on"), null=True, blank=True)
+    graduated_on = models.DateField(_("graduated on"), null=True, blank=True)
+    result_gmv = models.DecimalField(_("campaign result GMV"), max_digits=14, decimal_places=2, null=True, blank=True)
+    result_note = models.TextField(_("result note"), blank=True)
+
+    objects = EnrollmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-enrolled_on", "-id"]
+        verbose_name = _("enrolment")
+        verbose_name_plural = _("enrolments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["influencer", "program"], condition=models.Q(status="active"), name="one_active_enrollment"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["program", "status"], name="enrollment_program_status"),
+            models.Index(fields=["influencer", "status"], name="enrollment_influencer_status"),
+        ]
+
+    def __str__(self):
+        return f"{self.influencer_id} in {self.program_id} ({self.status})"
+
+
+class TaskCompletion(models.Model):
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="completions")
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="+")
+    source = models.CharField(max_length=8, choices=CompletionSource.choices)
+    completed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["enrollment", "task"]
+        constraints = [models.UniqueConstraint(fields=["enrollment", "task"], name="one_completion_per_task")]
+
+
+class AssignmentRun(TimeStampedModel):
+    """One pass of programme assignment over every creator (after a refresh, or on demand)."""
+
+    refresh_run = models.ForeignKey(RefreshRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    status = models.CharField(max_length=12, choices=AssignmentStatus.choices, default=AssignmentStatus.RUNNING)
+    active = models.BooleanField(null=True, default=True, editable=False)
+    run_date = models.DateField()
+    enrolled = models.PositiveIntegerField(default=0)
+    advanced = models.PositiveIntegerField(default=0)
+    graduated = models.PositiveIntegerField(default=0)
+    exited = models.PositiveIntegerField(default=0)
+    tasks_checked = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [models.UniqueConstraint(fields=["active"], name="one_active_assignment")]
+
+    def __str__(self):
+        return f"assignment #{self.pk} {self.run_date} {self.status}"
+
+
+class EnrollmentEvent(models.Model):
+    """History of an enrolment: every change with its reason code."""
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="events")
+    reason = models.CharField(max_length=24, choices=ReasonCode.choices)
+    from_stage = models.ForeignKey(Stage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    to_stage = models.ForeignKey(Stage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    assignment_run = models.ForeignKey(AssignmentRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["enrollment", "-at"], name="enrollment_event_history")]
+
+
+class Product(models.Model):
+    """A merchant's product offered to creators through pools."""
+
+    merchant = models.CharField(_("merchant"), max_length=120)
+    title = models.CharField(_("title"), max_length=200)
+    category = models.CharField(_("category"), max_length=32, choices=Category.choices)
+    price = models.DecimalField(_("price"), max_digits=10, decimal_places=2, validators=[MinValueValidator(0)])
+    commission_rate = models.DecimalField(_("commission rate"), max_digits=5, decimal_places=4,
+                                          validators=[MinValueValidator(0), MaxValueValidator(1)])
+    product_score = models.DecimalField(_("product score (商品分)"), max_digits=3, decimal_places=2, null=True, blank=True)
+    shop_experience_score = models.DecimalField(_("shop experience score (店铺体验分)"), max_digits=3, decimal_places=2,
+                                                null=True, blank=True)
+    stock = models.PositiveIntegerField(_("stock"), default=0)
+    status = models.CharField(_("status"), max_length=12, choices=ProductStatus.choices, default=ProductStatus.ON_SALE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-commission_rate", "id"]
+        indexes = [models.Index(fields=["category", "status"], name="product_category_status")]
+
+    def __str__(self):
+        return f"{self.title} — {self.merchant}"
+
+
+class PoolProduct(models.Model):
+    pool = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="pool_products",
+                             limit_choices_to={"kind": ProgramKind.PRODUCT_POOL})
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        ordering = ["pool", "product"]
+        constraints = [models.UniqueConstraint(fields=["pool", "product"], name="one_product_per_pool")]
+
+
+class ProductSelection(models.Model):
+    """A product a creator picked from a pool open to them."""
+
+    influencer = models.ForeignKey(Influencer, on_delete=models.CASCADE, related_name="product_selections")
+    pool = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="selections")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="selections")
+    selected_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-selected_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["influencer", "product"], name="one_selection_per_product")]
+
+
+class TrafficRewardGrant(models.Model):
+    """Chuanliu (川流计划): traffic granted for buyers a creator brought to a merchant's live room."""
+
+    influencer = models.ForeignKey(Influencer, on_delete=models.CASCADE, related_name="traffic_rewards")
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="traffic_rewards",
+                                limit_choices_to={"kind": ProgramKind.TRAFFIC_REWARD})
+    merchant = models.CharField(_("source merchant"), max_length=120)
+    impressions = models.PositiveBigIntegerField(_("traffic (impressions)"))
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-period_end", "-id"]
+        constraints = [
+            # Re-importing a reward file grants nothing twice.
+            models.UniqueConstraint(fields=["influencer", "merchant", "period_start", "period_end"], name="one_grant_per_period"),
+            models.CheckConstraint(condition=models.Q(period_end__gte=models.F("period_start")), name="grant_period_ordered"),
+        ]
+
+
+class PlaybookRule(TimeStampedModel):
+    """A coaching rule ops edit: conditions over tier-engine features, and what to tell the creator."""
+
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    priority = models.IntegerField(_("priority"), default=50, help_text=_("higher first"))
+    tiers = models.JSONField(_("tiers"), default=list, blank=True, help_text=_("empty: any tier"))
+    types = models.JSONField(_("creator types"), default=list, blank=True, help_text=_("empty: any type"))
+    conditions = models.JSONField(_("conditions"), default=list, blank=True)
+    targets = models.JSONField(_("targets"), default=dict, blank=True)
+    text_zh = models.TextField(_("recommendation (Chinese)"))
+    text_en = models.TextField(_("recommendation (English)"))
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["-priority", "code"]
+        verbose_name = _("playbook rule")
+        verbose_name_plural = _("playbook rules")
+
+    def __str__(self):
+        return self.code
+
+    def to_json(self) -> dict:
+        return {"code": self.code, "priority": self.priority, "tiers": self.tiers, "types": self.types,
+                "conditions": self.conditions, "targets": self.targets, "text_zh": self.text_zh, "text_en": self.text_en}
+
+
+class CoachingNote(TimeStampedModel):
+    """A staff member's 1:1 coaching log entry; never shown to the creator."""
+
+    influencer = models.ForeignKey(Influencer, on_delete=models.CASCADE, related_name="coaching_notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(_("note"))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("coaching note")
+        verbose_name_plural = _("coaching notes")
+
+
+class ReviewRequestQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status=ReviewStatus.OPEN)
+
+
+class ReviewRequest(TimeStampedModel):
+    """A creator asks staff to look again at their tier or type (an appeal); one open request at a time."""
+
+    MESSAGE_MAX_LENGTH = 1000
+
+    # review_history (influencer, -created_at) serves the lookups by creator.
+    influencer = models.ForeignKey(Influencer, on_delete=models.CASCADE, related_name="review_requests", db_index=False)
+    # The decision being questioned, normally the creator's latest; kept if the ledger is ever pruned.
+    decision = models.ForeignKey(
+        TierDecision, verbose_name=_("decision questioned"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="review_requests",
+    )
+    subject = models.CharField(_("subject"), max_length=16, choices=ReviewSubject.choices)
+    message = models.TextField(_("message"), max_length=MESSAGE_MAX_LENGTH)
+    status = models.CharField(_("status"), max_length=12, choices=ReviewStatus.choices, default=ReviewStatus.OPEN)
+    staff_reply = models.TextField(_("staff reply"), blank=True)
+    replied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("replied by"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    replied_at = models.DateTimeField(_("replied at"), null=True, blank=True)
+
+    objects = ReviewRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("review request")
+        verbose_name_plural = _("review requests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["influencer"], condition=models.Q(status=ReviewStatus.OPEN), name="one_open_review_per_influencer"
+            ),
+            models.CheckConstraint(condition=~models.Q(message=""), name="review_message_required"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="review_queue"),
+            models.Index(fields=["influencer", "-created_at"], name="review_history"),
+        ]
+
+    def __str__(self):
+        return f"review #{self.pk} {self.influencer_id} {self.subject} ({self.status})"
+
+
+class NotificationQuerySet(models.QuerySet):
+    def unread(self):
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(models.Model):
+    """One thing that changed for a creator, for their in-app list; `data` holds what its sentence needs.
+
+    The source link (decision, enrolment event, review, or the day of a warning) is unique per kind,
+    so the jobs that write notifications may run again and add nothing twice.
+    """
+
+    # The composite and partial unique indexes below lead with these columns; one more index each
+    # would only slow the bulk inserts.
+    influencer = models.ForeignKey(Influencer, on_delete=models.CASCADE, related_name="notifications", db_index=False)
+    kind = models.CharField(_("kind"), max_length=24, choices=NotificationKind.choices)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    decision = models.ForeignKey(TierDecision, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+                                 db_index=False)
+    enrollment_event = models.ForeignKey(EnrollmentEvent, on_delete=models.CASCADE, null=True, blank=True,
+                                         related_name="+", db_index=False)
+    review = models.ForeignKey(ReviewRequest, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+                               db_index=False)
+    warning_on = models.DateField(_("warning for the day"), null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        constraints = [
+            models.UniqueConstraint(fields=["decision", "kind"], condition=models.Q(decision__isnull=False),
+                                    name="one_notification_per_decision_kind"),
+            models.UniqueConstraint(fields=["enrollment_event"], condition=models.Q(enrollment_event__isnull=False),
+                                    name="one_notification_per_enrollment_event"),
+            models.UniqueConstraint(fields=["review", "kind"], condition=models.Q(review__isnull=False),
+                                    name="one_notification_per_review_kind"),
+            models.UniqueConstraint(fields=["influencer", "warning_on"],
+                                    condition=models.Q(kind=NotificationKind.DEMOTION_WARNING),
+                                    name="one_demotion_warning_per_day"),
+        ]
+        indexes = [models.Index(fields=["influencer", "read_at", "-created_at"], name="notification_inbox")]
+
+    def __str__(self):
+        return f"{self.influencer_id} {self.kind} #{self.pk}"

@@ -1,0 +1,153 @@
+"""Reads of coaching: a creator's growth plan, built from current state in a fixed number of queries."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, Sum
+from django.utils import timezone
+from django.utils.translation import get_language
+
+from tiers.models import Influencer, TierDecision, TierPolicy
+from tiers.rules import Decision, DemotionWarning, Features, Gap, PolicyRules, TierState, demotion_warning, gap_to_next_tier
+from tiers.selectors import decide_now, decision_history, window_features
+
+from . import playbook
+from .choices import EnrollmentPolicy
+from .models import Enrollment, PlaybookRule, Program, Stage, Task, TaskCompletion
+from .rules import ineligibility
+from .services import as_creator, eligibility_of
+
+HISTORY_LIMIT = 20
+ACTIONS_LIMIT = 3
+
+
+@dataclass(frozen=True)
+class TaskView:
+    task: Task
+    done: bool
+
+
+@dataclass(frozen=True)
+class ProgrammeView:
+    enrollment: Enrollment
+    program: Program
+    stage: Stage | None
+    stages: list[Stage]
+    tasks: list[TaskView]
+
+    @property
+    def done(self) -> int:
+        return sum(t.done for t in self.tasks)
+
+    @property
+    def total(self) -> int:
+        return len(self.tasks)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 100
+
+
+@dataclass(frozen=True)
+class GrowthPlan:
+    influencer: Influencer
+    today: datetime.date
+    policy: TierPolicy | None
+    features: Features | None
+    decision: Decision | None
+    next_tier: str | None
+    gaps: tuple[Gap, ...]
+    warning: DemotionWarning | None
+    actions: list[playbook.Recommendation]
+    programmes: list[ProgrammeView]
+    open_programmes: list[Program]
+    history: list[TierDecision]
+    traffic_reward_total: int
+
+
+def playbook_rules() -> list[playbook.PlaybookRule]:
+    return [playbook.rule_from_json(rule.to_json()) for rule in PlaybookRule.objects.filter(is_active=True)]
+
+
+def growth_plan(*, influencer: Influencer, today: datetime.date | None = None, language: str | None = None) -> GrowthPlan:
+    """Everything a creator's plan page shows. Twelve queries whatever the creator's history."""
+    today = today or timezone.localdate()
+    language = language or get_language() or "zh-hans"
+    decided = decide_now(influencer=influencer, today=today)  # 3 queries
+    features = decision = policy = None
+    next_tier, gaps, warning, actions = None, (), None, []
+    if decided is not None:
+        features, decision, policy = decided
+        rules = PolicyRules.from_json(policy.rules)
+        state = TierState(tier=influencer.tier, creator_type=influencer.creator_type, tier_since=influencer.tier_since,
+                          below_keep_since=influencer.below_keep_since)
+        if features is not None and influencer.tier:
+            next_tier, gaps = gap_to_next_tier(features, rules, influencer.tier)
+            warning = demotion_warning(features, rules, state, today)
+        previous = window_features(  # the window before this one, for trends
+            first_id=influencer.pk, last_id=influencer.pk, today=today - datetime.timedelta(days=rules.window_days),
+            window_days=rules.window_days, onboarded={influencer.pk: influencer.onboarded_on},
+        ).get(influencer.pk)
+        if features is not None:
+            values = playbook.feature_values(features, previous, influencer.tier, influencer.creator_type)
+            actions = playbook.recommend(playbook_rules(), values, influencer.tier, influencer.creator_type, language,
+                                         limit=ACTIONS_LIMIT)
+
+    programmes = _programmes(influencer)  # 4 queries
+    return GrowthPlan(
+        influencer=influencer,
+        today=today,
+        policy=policy,
+        features=features,
+        decision=decision,
+        next_tier=next_tier,
+        gaps=gaps,
+        warning=warning,
+        actions=actions,
+        programmes=programmes,
+        open_programmes=_open_programmes(influencer, features, today, {p.program.pk for p in programmes}),
+        history=list(decision_history(influencer=influencer)[:HISTORY_LIMIT]),
+        traffic_reward_total=influencer.traffic_rewards.aggregate(total=Sum("impressions"))["total"] or 0,
+    )
+
+
+def programme_view(*, influencer: Influencer, enrollment_id: int) -> ProgrammeView | None:
+    """One programme of the plan (the fragment a task tick re-renders), also once it has ended."""
+    views = _programmes(influencer, enrollment_id=enrollment_id)
+    return views[0] if views else None
+
+
+def _programmes(influencer: Influencer, enrollment_id: int | None = None) -> list[ProgrammeView]:
+    if enrollment_id is None:
+        enrollments = Enrollment.objects.active().filter(influencer=influencer)
+    else:
+        enrollments = Enrollment.objects.filter(influencer=influencer, pk=enrollment_id)
+    enrollments = list(
+        enrollments
+        .select_related("program", "stage")
+        .prefetch_related(Prefetch("program__stages", queryset=Stage.objects.prefetch_related("tasks")))
+        .order_by("program__kind", "program__code")
+    )
+    done = set(
+        TaskCompletion.objects.filter(enrollment__in=[e.pk for e in enrollments]).values_list("enrollment_id", "task_id")
+    )
+    views = []
+    for enrollment in enrollments:
+        stages = list(enrollment.program.stages.all())
+        current = enrollment.stage
+        tasks = []
+        if current is not None:
+            stage = next((s for s in stages if s.pk == current.pk), None)
+            tasks = [TaskView(task=t, done=(enrollment.pk, t.pk) in done) for t in (stage.tasks.all() if stage else [])]
+        views.append(ProgrammeView(enrollment=enrollment, program=enrollment.program, stage=current, stages=stages,
+                                   tasks=tasks))
+    return views
+
+
+def _open_programmes(influencer, features, today, enrolled: set[int]) -> list[Program]:
+    """Opt-in programmes and campaigns running today that the creator may join now."""
+    creator = as_creator(tier=influencer.tier, creator_type=influencer.creator_type,
+                         category=influencer.main_category, status=influencer.status, features=features)
+    candidates = Program.objects.open_on(today).filter(enrollment_policy=EnrollmentPolicy.OPT_IN).exclude(pk__in=enrolled)
+    return [p for p in candidates if ineligibility(eligibility_of(p), creator, today) is None]
+

@@ -1,0 +1,41 @@
+"""The trend chart's geometry and the plain-language reasons are pure and say the right thing."""
+
+import datetime
+from decimal import Decimal
+
+from coaching.charts import trend_chart
+from coaching.explain import tier_reason, type_reason
+from tiers.rules import RuleCheck
+
+DAY = datetime.date(2026, 11, 1)
+
+
+def test_bars_stack_by_channel_and_scale_to_the_best_day():
+    rows = [(DAY, Decimal(60), Decimal(30), Decimal(10), 1000),
+            (DAY + datetime.timedelta(days=1), Decimal(0), Decimal(0), Decimal(50), 1500)]
+
+    chart = trend_chart(rows, width=104, height=108, pad=4)
+
+    first_day = [b for b in chart.bars if b.day == DAY]
+    assert [b.channel for b in first_day] == ["live", "video", "storefront"]
+    assert sum(b.height for b in first_day) == 100.0  # the best day fills the height
+    assert [b.height for b in chart.bars if b.day != DAY] == [50.0]
+    assert chart.followers_points.count(",") == 2 and chart.max_followers == 1500
+
+
+def test_no_sales_gives_an_empty_chart():
+    assert trend_chart([]).empty
+
+
+def test_reasons_name_the_creators_numbers_in_both_languages():
+    tail = [RuleCheck("mid.promote_gmv", "gmv", "60000", "100000", False),
+            RuleCheck("mid.reputation_floor", "reputation", "4.5", "4.0", True)]
+    newcomer = [RuleCheck("newcomer.onboarding", "days_since_onboarding", "12", "30", False),
+                RuleCheck("newcomer.active_days", "active_days", "5", "7", True)]
+    pinned = [RuleCheck("override.tier", "tier", "head", "mid", True, "Signed key account")]
+
+    assert tier_reason("tail", tail, "zh-hans") == "周期内GMV ¥6万，腰部门槛为¥10万。"
+    assert tier_reason("tail", tail, "en") == "GMV of ¥60,000 in the window; the mid line is ¥100,000."
+    assert "12" in tier_reason("newcomer", newcomer, "en") and "30" in tier_reason("newcomer", newcomer, "en")
+    assert tier_reason("head", pinned, "en") == "Set by the creator-ops team: Signed key account"
+    assert type_reason(None, None, "zh-hans") == "数据还不足以判断类型。"

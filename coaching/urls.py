@@ -1,0 +1,23 @@
+"""URLs of the creator's growth-plan site."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "coaching"
+
+urlpatterns = [
+    path("plan/", views.plan, name="plan"),
+    path("plan/tasks/<int:task_id>/done", views.task_done, name="task_done"),
+    path("plan/tasks/<int:task_id>/undo", views.task_undone, name="task_undo"),
+    path("plan/lessons/<int:task_id>/", views.lesson, name="lesson"),
+    path("plan/pools/<int:pool_id>/", views.pool, name="pool"),
+    path("plan/pools/<int:pool_id>/products/<int:product_id>/pick", views.pick, name="pick"),
+    path("plan/pools/<int:pool_id>/products/<int:product_id>/unpick", views.unpick, name="unpick"),
+    path("plan/programmes/<int:program_id>/join", views.join, name="join"),
+    path("plan/programmes/<int:program_id>/leave", views.leave, name="leave"),
+    path("plan/review", views.review_request, name="review"),
+    path("plan/notifications/", views.notification_list, name="notifications"),
+    path("plan/notifications/read", views.notifications_read, name="notifications_read"),
+    path("staff/creators/<int:influencer_id>/plan/", views.staff_plan, name="staff_plan"),
+]

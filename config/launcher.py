@@ -1,0 +1,99 @@
+"""`make run`: migrate, load demo data, then web + Celery worker + beat in the foreground."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from config.embedded_redis import EmbeddedRedis, reachable
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+STOP_GRACE_SECONDS = 10
+
+
+def _manage(*args: str) -> None:
+    subprocess.run([PYTHON, "manage.py", *args], cwd=BASE_DIR, check=True)
+
+
+def _spawn(name: str, argv: list[str]) -> tuple[str, subprocess.Popen]:
+    # Each child leads its own process group, so stopping it also stops what it forked
+    # (runserver's reloader, Celery's pool) and Ctrl-C reaches them only through us.
+    return name, subprocess.Popen(argv, cwd=BASE_DIR, start_new_session=True)
+
+
+def _stop(children: list[tuple[str, subprocess.Popen]]) -> None:
+    for _, proc in children:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for _, proc in children:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def main() -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = os.environ.get("PORT", "8000")
+    demo_size = os.environ.get("DEMO_INFLUENCERS", "5000")
+
+    redis_server = None
+    if os.environ.get("REDIS_URL"):
+        if not reachable(os.environ["REDIS_URL"]):
+            print(f"REDIS_URL={os.environ['REDIS_URL']} is not reachable.", file=sys.stderr)
+            return 1
+    else:
+        redis_server = EmbeddedRedis().start()
+        os.environ["REDIS_URL"] = redis_server.url
+
+    children: list[tuple[str, subprocess.Popen]] = []
+    stopping = False
+
+    def request_stop(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        _manage("migrate", "--noinput")
+        _manage("ensure_schedules")
+        _manage("seed_demo", "--influencers", demo_size, "--days", "90", "--if-empty")
+        _manage("refresh_tiers", "--no-progress", "--history", "60")
+        children = [
+            _spawn("web", [PYTHON, "manage.py", "runserver", f"{host}:{port}", "--noreload"]),
+            _spawn("worker", [PYTHON, "-m", "celery", "-A", "config", "worker", "-l", "info", "-c", "2"]),
+            _spawn("beat", [PYTHON, "-m", "celery", "-A", "config", "beat", "-l", "info"]),
+        ]
+        print(
+            f"\nLadder is running at http://{host}:{port}/  (admin: /admin/, health: /healthz)\n"
+            f"  staff login:    ops / ladder-demo\n"
+            f"  creator logins: creator1 … creator20 / ladder-demo\n"
+            f"  broker: {os.environ['REDIS_URL']}{' (embedded)' if redis_server else ''}\n"
+            f"Press Ctrl-C to stop everything.\n",
+            flush=True,
+        )
+        while not stopping:
+            exited = [name for name, proc in children if proc.poll() is not None]
+            if exited:
+                print(f"{', '.join(exited)} stopped; stopping the rest.", file=sys.stderr)
+                break
+            time.sleep(0.5)
+    except subprocess.CalledProcessError as exc:
+        print(f"setup step failed: {' '.join(map(str, exc.cmd))}", file=sys.stderr)
+        return exc.returncode or 1
+    finally:
+        _stop(children)
+        if redis_server:
+            redis_server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

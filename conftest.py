@@ -1,0 +1,97 @@
+"""Fixtures every app's tests share: the broker, a real Celery worker process."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import translation
+
+from config.celery_app import app as celery_app
+from config.embedded_redis import EmbeddedRedis, reachable
+
+BASE_DIR = Path(__file__).resolve().parent
+IN_CI = os.environ.get("CI", "").lower() == "true"
+WORKER_START_TIMEOUT_SECONDS = 60
+
+
+def pytest_sessionstart(session):
+    # CI exists to exercise the production engines; running it on SQLite would prove nothing.
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if IN_CI and engine != "django.db.backends.postgresql":
+        raise pytest.UsageError(f"CI=true but the database engine is {engine}; set DATABASE_URL to PostgreSQL.")
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the site's default language (Chinese); a request that switched it
+    (Accept-Language, the language switcher) must not leak into the next test."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
+def _use_broker(url: str) -> None:
+    settings.REDIS_URL = settings.CELERY_BROKER_URL = settings.CELERY_RESULT_BACKEND = url
+    celery_app.conf.update(broker_url=url, result_backend=url)
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """The broker the tests talk to: REDIS_URL if set (required in CI), else an embedded server."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        if not reachable(url):
+            pytest.fail(f"REDIS_URL={url} is not reachable; start Redis (see DEVELOPERS.md).")
+        _use_broker(url)
+        yield url
+        return
+    if IN_CI:
+        pytest.fail("CI=true but REDIS_URL is not set: CI must run against a real Redis.")
+    with EmbeddedRedis() as server:
+        _use_broker(server.url)
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, redis_url):
+    """A real `celery worker` subprocess (prefork, 2 processes) on the test database and broker.
+
+    Tests that use it must be `django_db(transaction=True)` so their rows are committed and
+    visible to the worker.
+    """
+    name = f"ladder-test-{uuid.uuid4().hex[:8]}"
+    celery_app.control.purge()  # drop leftovers of an earlier, crashed run
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "REDIS_URL": redis_url,
+        "LADDER_TEST_WORKER_DATABASE": connection.settings_dict["NAME"],
+        "LADDER_REFRESH_CHUNK_SIZE": "3",  # many small chunks, so both worker processes take some
+    }
+    if connection.vendor != "sqlite":
+        env["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "warning", "-c", "2",
+         "-n", f"{name}@%h", "--without-gossip", "--without-mingle"],
+        cwd=BASE_DIR,
+        env=env,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + WORKER_START_TIMEOUT_SECONDS
+    while not any(name in reply_host for reply in celery_app.control.ping(timeout=0.5) for reply_host in reply):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the Celery worker did not start (exit code {proc.poll()})")
+    yield name
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -1,0 +1,72 @@
+"""The product's vocabulary: tiers, creator types, categories and statuses."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Tier(models.TextChoices):
+    HEAD = "head", _("Head")  # 头部
+    MID = "mid", _("Mid")  # 腰部
+    TAIL = "tail", _("Tail")  # 尾部
+    NEWCOMER = "newcomer", _("Newcomer")  # 新引入达人: a state of its own, not the bottom rung
+
+
+# The judged ladder, lowest first. Newcomer is deliberately not on it.
+LADDER = (Tier.TAIL, Tier.MID, Tier.HEAD)
+# For "moved up or down": newcomer below the ladder.
+TIER_RANK = {Tier.NEWCOMER: 0, Tier.TAIL: 1, Tier.MID: 2, Tier.HEAD: 3}
+
+
+class CreatorType(models.TextChoices):
+    PERSONA = "persona", _("Persona")  # 有人设的职业电商达人
+    VERTICAL = "vertical", _("Vertical")  # 垂直电商达人
+    SEEDING = "seeding", _("Seeding")  # 种草型达人
+    ENTERTAINMENT = "entertainment", _("Entertainment")  # 娱乐电商达人
+
+
+class Category(models.TextChoices):
+    BEAUTY = "beauty", _("Beauty")  # 美妆
+    APPAREL = "apparel", _("Apparel")  # 服饰
+    FOOD = "food", _("Food")  # 食品
+    FRESH = "fresh", _("Fresh produce")  # 生鲜
+    JADE = "jade", _("Jade & jewellery")  # 珠宝玉石
+    HOME = "home", _("Home")  # 家居
+    DIGITAL = "digital", _("Digital")  # 数码
+    MOTHER_BABY = "mother_baby", _("Mother & baby")  # 母婴
+
+
+class InfluencerStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    PAUSED = "paused", _("Paused")
+    BANNED = "banned", _("Banned")
+
+
+class PolicyStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PUBLISHED = "published", _("Published")
+    ARCHIVED = "archived", _("Archived")
+
+
+class DecisionCause(models.TextChoices):
+    REFRESH = "refresh", _("Refresh")
+    OVERRIDE = "override", _("Override")
+    OVERRIDE_LAPSED = "override_lapsed", _("Override lapsed")
+    POLICY_CHANGE = "policy_change", _("Policy change")
+
+
+class OverrideField(models.TextChoices):
+    TIER = "tier", _("Tier")
+    CREATOR_TYPE = "creator_type", _("Creator type")
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+
+
+class RunTrigger(models.TextChoices):
+    SCHEDULE = "schedule", _("Schedule")
+    COMMAND = "command", _("Command")
+    STAFF = "staff", _("Staff")
+    POLICY_PUBLISH = "policy_publish", _("Policy published")

@@ -1,0 +1,317 @@
+"""Creators and the daily metrics their tier and type are computed from."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .choices import (
+    Category,
+    CreatorType,
+    DecisionCause,
+    InfluencerStatus,
+    OverrideField,
+    PolicyStatus,
+    RunStatus,
+    RunTrigger,
+    Tier,
+)
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Influencer(TimeStampedModel):
+    """A selling creator (达人). `tier` and `creator_type` mirror the latest decision for fast filters."""
+
+    platform_id = models.CharField(_("platform id"), max_length=64, unique=True)
+    handle = models.CharField(_("handle"), max_length=64, db_index=True)
+    display_name = models.CharField(_("display name"), max_length=128)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("login"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="influencer",
+    )
+    onboarded_on = models.DateField(_("first selling day"))
+    main_category = models.CharField(_("main category"), max_length=32, choices=Category.choices, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=InfluencerStatus.choices, default=InfluencerStatus.ACTIVE
+    )
+    # Null until the first refresh has judged the creator.
+    tier = models.CharField(_("tier"), max_length=16, choices=Tier.choices, null=True, blank=True)
+    creator_type = models.CharField(
+        _("creator type"), max_length=16, choices=CreatorType.choices, null=True, blank=True
+    )
+    # Anti-flap bookkeeping, written by the refresh only when it changes.
+    tier_since = models.DateField(_("in this tier since"), null=True, blank=True)
+    below_keep_since = models.DateField(_("below the keep line since"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["handle", "id"]
+        verbose_name = _("influencer")
+        verbose_name_plural = _("influencers")
+        indexes = [
+            models.Index(fields=["tier", "creator_type"], name="influencer_tier_type"),
+            models.Index(fields=["creator_type"], name="influencer_type"),
+            models.Index(fields=["main_category"], name="influencer_category"),
+            models.Index(fields=["status"], name="influencer_status"),
+            models.Index(fields=["handle", "id"], name="influencer_handle_id"),
+            # Creators in a demotion grace period: few of them, found after every refresh.
+            models.Index(fields=["below_keep_since"], name="influencer_below_keep",
+                         condition=models.Q(below_keep_since__isnull=False)),
+        ]
+
+    def __str__(self):
+        return f"{self.display_name} (@{self.handle})"
+
+
+def _money(verbose_name):
+    return models.DecimalField(verbose_name, max_digits=14, decimal_places=2, default=0)
+
+
+def _rate(verbose_name):
+    return models.DecimalField(
+        verbose_name,
+        max_digits=5,
+        decimal_places=4,
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+    )
+
+
+class DailyMetric(models.Model):
+    """One creator's sales and content figures for one day; money in yuan."""
+
+    influencer = models.ForeignKey(Influencer, on_delete=models.CASCADE, related_name="daily_metrics")
+    date = models.DateField(_("date"))
+    followers = models.PositiveBigIntegerField(_("followers"), default=0)
+    gmv = _money(_("GMV"))
+    live_gmv = _money(_("live GMV"))
+    video_gmv = _money(_("short-video GMV"))
+    storefront_gmv = _money(_("storefront GMV"))
+    orders = models.PositiveIntegerField(_("orders"), default=0)
+    live_sessions = models.PositiveSmallIntegerField(_("live sessions"), default=0)
+    live_minutes = models.PositiveIntegerField(_("live minutes"), default=0)
+    big_live_sessions = models.PositiveSmallIntegerField(_("big live sessions"), default=0)
+    videos_posted = models.PositiveSmallIntegerField(_("videos posted"), default=0)
+    entertainment_videos = models.PositiveSmallIntegerField(_("entertainment videos"), default=0)
+    reputation_score = models.DecimalField(
+        _("reputation score (带货口碑分)"),
+        max_digits=3,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(5)],
+    )
+    refund_rate = _rate(_("refund rate"))
+    repeat_buyer_rate = _rate(_("repeat-buyer rate"))
+    # {"beauty": "1234.50", ...}: GMV by category, yuan as strings so no float creeps in.
+    category_gmv = models.JSONField(_("GMV by category"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["influencer_id", "-date"]
+        verbose_name = _("daily metric")
+        verbose_name_plural = _("daily metrics")
+        constraints = [
+            # The unique index (influencer, date) also serves the per-creator window aggregates.
+            models.UniqueConstraint(fields=["influencer", "date"], name="dailymetric_one_per_day"),
+            models.CheckConstraint(
+                condition=models.Q(reputation_score__gte=0, reputation_score__lte=5)
+                | models.Q(reputation_score__isnull=True),
+                name="dailymetric_reputation_0_5",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(refund_rate__gte=0, refund_rate__lte=1, repeat_buyer_rate__gte=0, repeat_buyer_rate__lte=1),
+                name="dailymetric_rates_0_1",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(gmv__gte=0, live_gmv__gte=0, video_gmv__gte=0, storefront_gmv__gte=0),
+                name="dailymetric_money_not_negative",
+            ),
+        ]
+        indexes = [
+            # Window scans ("every creator, last 30 days") read by date first.
+            models.Index(fields=["date"], name="dailymetric_date"),
+        ]
+
+    def __str__(self):
+        return f"{self.influencer_id} {self.date}"
+
+
+class TierPolicyQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(status=PolicyStatus.PUBLISHED)
+
+
+class TierPolicy(TimeStampedModel):
+    """A version of the tier and type rules. Published versions are immutable; a change is a new draft."""
+
+    version = models.PositiveIntegerField(_("version"), unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    status = models.CharField(_("status"), max_length=16, choices=PolicyStatus.choices, default=PolicyStatus.DRAFT)
+    # PolicyRules.to_json(): validated by tiers.rules.PolicyRules.from_json on every write.
+    rules = models.JSONField(_("rules"))
+    notes = models.TextField(_("notes"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = TierPolicyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name = _("tier policy")
+        verbose_name_plural = _("tier policies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"], condition=models.Q(status=PolicyStatus.PUBLISHED), name="one_published_policy"
+            ),
+        ]
+
+    def __str__(self):
+        return f"v{self.version} {self.name} ({self.get_status_display()})"
+
+
+class TierOverrideQuerySet(models.QuerySet):
+    def active(self, at):
+        return self.filter(ended_at__isnull=True).filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=at))
+
+
+class TierOverride(TimeStampedModel):
+    """A staff pin of a creator's tier or type, with a reason and an optional expiry."""
+
+    influencer = models.ForeignKey(Influencer, on_delete=models.CASCADE, related_name="overrides")
+    field = models.CharField(_("field"), max_length=16, choices=OverrideField.choices)
+    value = models.CharField(_("value"), max_length=16)
+    reason = models.TextField(_("reason"))
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    end_reason = models.CharField(_("end reason"), max_length=32, blank=True)
+
+    objects = TierOverrideQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("override")
+        verbose_name_plural = _("overrides")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["influencer", "field"], condition=models.Q(ended_at__isnull=True), name="one_open_override_per_field"
+            ),
+            models.CheckConstraint(condition=~models.Q(reason=""), name="override_reason_required"),
+        ]
+        indexes = [models.Index(fields=["ended_at", "expires_at"], name="override_open_expiry")]
+
+    def __str__(self):
+        return f"{self.influencer_id} {self.field}={self.value}"
+
+
+class RefreshRun(TimeStampedModel):
+    """One refresh of every creator's tier and type; progress and counts for staff and the API."""
+
+    policy = models.ForeignKey(TierPolicy, on_delete=models.PROTECT, related_name="refresh_runs")
+    trigger = models.CharField(_("trigger"), max_length=16, choices=RunTrigger.choices)
+    status = models.CharField(_("status"), max_length=16, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    # True while the run is in progress, NULL after: the unique index lets only one run be active.
+    active = models.BooleanField(null=True, default=True, editable=False)
+    run_date = models.DateField(_("refresh date"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    total = models.PositiveIntegerField(_("creators"), default=0)
+    done = models.PositiveIntegerField(_("creators done"), default=0)
+    chunk_count = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    newly_classified = models.PositiveIntegerField(_("first classified"), default=0)
+    promoted = models.PositiveIntegerField(_("promoted"), default=0)
+    demoted = models.PositiveIntegerField(_("demoted"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    type_changed = models.PositiveIntegerField(_("type changes"), default=0)
+    overrides_lapsed = models.PositiveIntegerField(_("overrides lapsed"), default=0)
+    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = _("refresh run")
+        verbose_name_plural = _("refresh runs")
+        constraints = [models.UniqueConstraint(fields=["active"], name="one_active_refresh")]
+
+    def __str__(self):
+        return f"refresh #{self.pk} {self.run_date} {self.get_status_display()}"
+
+    @property
+    def duration(self):
+        return (self.finished_at - self.started_at) if self.finished_at else None
+
+
+class RefreshChunk(models.Model):
+    """A slice of creators by id; `done_at` is set in the same transaction as its writes."""
+
+    run = models.ForeignKey(RefreshRun, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    first_id = models.BigIntegerField()
+    last_id = models.BigIntegerField()
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="one_chunk_per_index")]
+
+
+class TierDecision(models.Model):
+    """Append-only ledger: one row each time a creator's tier or type changed, with why."""
+
+    influencer = models.ForeignKey(Influencer, on_delete=models.CASCADE, related_name="decisions")
+    tier_before = models.CharField(max_length=16, choices=Tier.choices, null=True, blank=True)
+    tier_after = models.CharField(max_length=16, choices=Tier.choices)
+    type_before = models.CharField(max_length=16, choices=CreatorType.choices, null=True, blank=True)
+    type_after = models.CharField(max_length=16, choices=CreatorType.choices, null=True, blank=True)
+    policy = models.ForeignKey(TierPolicy, on_delete=models.PROTECT, related_name="decisions", null=True)
+    features = models.JSONField(default=dict)
+    explanation = models.JSONField(default=dict)
+    cause = models.CharField(max_length=24, choices=DecisionCause.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    refresh_run = models.ForeignKey(RefreshRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="decisions")
+    decided_on = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("tier decision")
+        verbose_name_plural = _("tier decisions")
+        constraints = [
+            # A redelivered chunk cannot write a creator's decision twice in one run.
+            models.UniqueConstraint(fields=["influencer", "refresh_run"], name="one_decision_per_run"),
+        ]
+        indexes = [
+            models.Index(fields=["influencer", "-created_at"], name="decision_history"),
+            models.Index(fields=["refresh_run"], name="decision_run"),
+        ]
+
+    def __str__(self):
+        return f"{self.influencer_id}: {self.tier_before}→{self.tier_after}, {self.type_before}→{self.type_after}"
+
+    @property
+    def tier_changed(self):
+        return self.tier_before != self.tier_after
+
+    @property
+    def type_changed(self):
+        return self.type_before != self.type_after

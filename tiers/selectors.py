@@ -1,0 +1,206 @@
+"""Reads for the tier engine: window features per chunk, the current policy, decision history."""
+
+import datetime
+from decimal import Decimal
+
+from django.db import connection
+
+from .choices import OverrideField, PolicyStatus
+from .models import Influencer, TierDecision, TierOverride, TierPolicy
+from .rules import NO_OVERRIDES, Features, Overrides, PolicyRules
+
+CENT = Decimal("0.01")
+
+# The only vendor difference: how a JSON object is expanded into (key, value) rows.
+_JSON_EACH = {
+    # Category sums only ever become a share, so a float sum is exact enough and much cheaper.
+    "postgresql": ("jsonb_each_text(m.category_gmv)", "double precision"),
+    "sqlite": ("json_each(m.category_gmv)", "REAL"),
+}
+
+# One aggregate query per chunk: sums and counts over the window; the latest followers and the
+# latest rated reputation by index lookup on (influencer, date) (a join here tempts the planner
+# into scanning the whole table); the top category by GMV.
+_WINDOW_FILTER = "m.influencer_id BETWEEN %s AND %s AND m.date > %s AND m.date <= %s"
+_WINDOW_SQL = """
+WITH agg AS (
+    SELECT m.influencer_id,
+           SUM(m.gmv) AS gmv, SUM(m.live_gmv) AS live_gmv, SUM(m.video_gmv) AS video_gmv,
+           SUM(m.storefront_gmv) AS storefront_gmv,
+           SUM(CASE WHEN m.big_live_sessions > 0 THEN m.gmv ELSE 0 END) AS big_live_gmv,
+           SUM(m.orders) AS orders,
+           SUM(CASE WHEN m.gmv > 0 THEN 1 ELSE 0 END) AS active_days,
+           SUM(CASE WHEN m.live_sessions > 0 THEN 1 ELSE 0 END) AS live_days,
+           SUM(m.live_sessions) AS live_sessions,
+           SUM(CASE WHEN m.big_live_sessions > 0 THEN 1 ELSE 0 END) AS big_live_days,
+           SUM(m.videos_posted) AS videos_posted, SUM(m.entertainment_videos) AS entertainment_videos,
+           SUM(m.repeat_buyer_rate * m.gmv) AS repeat_weighted, SUM(m.refund_rate * m.gmv) AS refund_weighted,
+           MAX(m.date) AS last_date,
+           MAX(CASE WHEN m.reputation_score IS NOT NULL THEN m.date END) AS last_rated_date
+    FROM tiers_dailymetric m
+    WHERE {window}
+    GROUP BY m.influencer_id
+),
+cat AS (
+    SELECT t.influencer_id, t.category, t.category_gmv,
+           ROW_NUMBER() OVER (PARTITION BY t.influencer_id ORDER BY t.category_gmv DESC, t.category) AS rank
+    FROM (
+        SELECT m.influencer_id, c.key AS category, SUM(CAST(c.value AS {cast})) AS category_gmv
+        FROM tiers_dailymetric m, {json_each} AS c
+        WHERE {window}
+        GROUP BY m.influencer_id, c.key
+    ) AS t
+)
+SELECT agg.*,
+       (SELECT l.followers FROM tiers_dailymetric l
+        WHERE l.influencer_id = agg.influencer_id AND l.date = agg.last_date) AS followers,
+       (SELECT r.reputation_score FROM tiers_dailymetric r
+        WHERE r.influencer_id = agg.influencer_id AND r.date = agg.last_rated_date) AS reputation,
+       cat.category AS category, cat.category_gmv AS category_gmv
+FROM agg
+LEFT JOIN cat ON cat.influencer_id = agg.influencer_id AND cat.rank = 1
+"""
+
+
+def window_aggregate_sql() -> tuple[str, int]:
+    """The chunk aggregate for this database, and how many times its 4 window parameters repeat."""
+    json_each, cast = _JSON_EACH[connection.vendor]
+    return _WINDOW_SQL.format(json_each=json_each, cast=cast, window=_WINDOW_FILTER), 2
+
+
+def tune_for_batch() -> None:
+    """For the rest of this transaction of a batch job: enough memory to aggregate a chunk without
+    spilling to disk, and no JIT, whose compile time costs more than it saves on a chunk."""
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+            cursor.execute("SET LOCAL jit = off")
+
+
+def _money(value) -> Decimal:
+    if value is None:
+        return Decimal("0.00")
+    if not isinstance(value, Decimal):  # SQLite sums come back as floats (or ints)
+        value = Decimal(repr(round(value, 2)))
+    return value.quantize(CENT)
+
+
+def _rate(weighted, gmv: Decimal) -> float:
+    return min(1.0, max(0.0, float(weighted or 0) / float(gmv))) if gmv > 0 else 0.0
+
+
+def window_start(today: datetime.date, window_days: int) -> datetime.date:
+    """The window is the `window_days` days ending today: (today - window_days, today]."""
+    return today - datetime.timedelta(days=window_days)
+
+
+def window_features(
+    *, first_id: int, last_id: int, today: datetime.date, window_days: int, onboarded: dict[int, datetime.date]
+) -> dict[int, Features]:
+    """Features of every creator with id in [first_id, last_id] that has metrics in the window."""
+    sql, repeats = window_aggregate_sql()
+    start = window_start(today, window_days)
+    params = [first_id, last_id, start, today]
+    if connection.vendor == "sqlite":
+        params = [first_id, last_id, start.isoformat(), today.isoformat()]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params * repeats)
+        columns = [col[0] for col in cursor.description]
+        rows = cursor.fetchall()
+    features = {}
+    for row in rows:
+        r = dict(zip(columns, row))
+        influencer_id = r["influencer_id"]
+        gmv = _money(r["gmv"])
+        reputation = r["reputation"]
+        features[influencer_id] = Features(
+            days_since_onboarding=(today - onboarded[influencer_id]).days,
+            active_days=int(r["active_days"] or 0),
+            orders=int(r["orders"] or 0),
+            gmv=gmv,
+            live_gmv=_money(r["live_gmv"]),
+            video_gmv=_money(r["video_gmv"]),
+            storefront_gmv=_money(r["storefront_gmv"]),
+            big_live_gmv=_money(r["big_live_gmv"]),
+            followers=int(r["followers"] or 0),
+            reputation=None if reputation is None else _money(reputation),
+            top_category=r["category"],
+            top_category_gmv=_money(r["category_gmv"]),
+            live_days=int(r["live_days"] or 0),
+            live_sessions=int(r["live_sessions"] or 0),
+            big_live_days=int(r["big_live_days"] or 0),
+            videos_posted=int(r["videos_posted"] or 0),
+            entertainment_videos=int(r["entertainment_videos"] or 0),
+            repeat_buyer_rate=_rate(r["repeat_weighted"], gmv),
+            refund_rate=_rate(r["refund_weighted"], gmv),
+        )
+    return features
+
+
+def influencer_features(*, influencer: Influencer, policy_rules: PolicyRules, today: datetime.date) -> Features | None:
+    """One creator's features today (one query), for growth plans and the admin page."""
+    return window_features(
+        first_id=influencer.pk,
+        last_id=influencer.pk,
+        today=today,
+        window_days=policy_rules.window_days,
+        onboarded={influencer.pk: influencer.onboarded_on},
+    ).get(influencer.pk)
+
+
+def overrides_from(pins: dict[str, TierOverride]) -> Overrides:
+    """The rules' view of a creator's open overrides, keyed by field."""
+    tier_pin, type_pin = pins.get(OverrideField.TIER), pins.get(OverrideField.CREATOR_TYPE)
+    if not pins:
+        return NO_OVERRIDES
+    return Overrides(
+        tier=tier_pin.value if tier_pin else None,
+        creator_type=type_pin.value if type_pin else None,
+        tier_reason=tier_pin.reason if tier_pin else "",
+        type_reason=type_pin.reason if type_pin else "",
+    )
+
+
+def policy_published() -> TierPolicy:
+    return TierPolicy.objects.get(status=PolicyStatus.PUBLISHED)
+
+
+def policy_rules_published() -> PolicyRules:
+    """The rules every reader of the current policy needs (one query)."""
+    return PolicyRules.from_json(policy_published().rules)
+
+
+def decision_history(*, influencer: Influencer):
+    return TierDecision.objects.filter(influencer=influencer).select_related("policy", "actor", "refresh_run")
+
+
+def overrides_open_between(*, first_id: int, last_id: int):
+    return TierOverride.objects.filter(influencer__id__range=(first_id, last_id), ended_at__isnull=True)
+
+
+def decide_now(*, influencer: Influencer, today: datetime.date | None = None):
+    """Decide one creator live from today's metrics and their state: (features, decision, policy).
+
+    Three queries whatever the creator's history: the policy, the window aggregate, the open overrides.
+    Returns None when no policy is published.
+    """
+    from django.utils import timezone
+
+    from .rules import TierState, decide
+
+    policy = TierPolicy.objects.published().first()
+    if policy is None:
+        return None
+    today = today or timezone.localdate()
+    rules = PolicyRules.from_json(policy.rules)
+    features = influencer_features(influencer=influencer, policy_rules=rules, today=today)
+    pins = {o.field: o for o in TierOverride.objects.active(timezone.now()).filter(influencer=influencer)}
+    overrides = overrides_from(pins)
+    state = TierState(tier=influencer.tier, creator_type=influencer.creator_type, tier_since=influencer.tier_since,
+                      below_keep_since=influencer.below_keep_since)
+    return features, decide(features, rules, state, today, overrides), policy
+
+
+def explain_now(*, influencer: Influencer) -> dict | None:
+    decided = decide_now(influencer=influencer)
+    return None if decided is None else decided[1].explanation_json()

@@ -1,0 +1,300 @@
+"""The refresh: everyone judged with reasons, changes only, anti-flap over days, overrides, no overlap."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from tiers.choices import DecisionCause, OverrideField, RunStatus, RunTrigger, Tier
+from tiers.models import Influencer, RefreshRun, TierDecision, TierOverride, TierPolicy
+from tiers.rules import PolicyRules
+from tiers.selectors import window_features
+from tiers.services import (
+    RefreshAlreadyRunning,
+    override_create,
+    policy_clone,
+    policy_publish,
+    policy_update_draft,
+    refresh_chunk_apply,
+    refresh_run_sync,
+    refresh_start,
+)
+from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
+
+pytestmark = pytest.mark.django_db
+
+TODAY = timezone.localdate()
+
+
+def day(n):
+    """A date n days before TODAY."""
+    return TODAY - datetime.timedelta(days=n)
+
+
+@pytest.fixture
+def population():
+    head = InfluencerFactory(handle="head")
+    metric_days(head, days=30, gmv="120000")  # ¥3.6M in the window
+    mid = InfluencerFactory(handle="mid")
+    metric_days(mid, days=30, gmv="5000")  # ¥150k
+    tail = InfluencerFactory(handle="tail")
+    metric_days(tail, days=30, gmv="1000")  # ¥30k
+    fresh = InfluencerFactory(handle="fresh", onboarded_on=day(10))
+    metric_days(fresh, days=10, gmv="20000")  # big numbers, but only 10 days on the platform
+    silent = InfluencerFactory(handle="silent")  # no metrics at all
+    return {"head": head, "mid": mid, "tail": tail, "fresh": fresh, "silent": silent}
+
+
+def tiers_by_handle():
+    return dict(Influencer.objects.values_list("handle", "tier"))
+
+
+def test_first_refresh_judges_everyone_and_records_why(population):
+    run = refresh_run_sync(chunk_size=2)
+
+    assert tiers_by_handle() == {"head": "head", "mid": "mid", "tail": "tail", "fresh": "newcomer", "silent": "newcomer"}
+    assert run.status == RunStatus.SUCCEEDED
+    assert (run.total, run.done, run.chunk_count, run.chunks_done) == (5, 5, 3, 3)
+    assert run.newly_classified == 5 and run.promoted == run.demoted == 0
+    decision = TierDecision.objects.get(influencer=population["mid"])
+    assert (decision.tier_before, decision.tier_after, decision.cause) == (None, "mid", DecisionCause.REFRESH)
+    assert decision.policy.version == 1 and decision.refresh_run == run
+    assert Decimal(decision.features["gmv"]) == Decimal("150000.00")
+    rules = {check["rule"]: check for check in decision.explanation["checks"]}
+    assert rules["mid.promote_gmv"]["passed"] is True
+    assert rules["mid.promote_gmv"]["threshold"] in ("100000", "100000.00")
+    assert rules["head.promote_gmv"]["passed"] is False
+
+
+def test_a_second_refresh_with_unchanged_metrics_writes_nothing(population):
+    refresh_run_sync()
+    decisions = TierDecision.objects.count()
+    stamps = dict(Influencer.objects.values_list("id", "updated_at"))
+
+    second = refresh_run_sync()
+
+    assert TierDecision.objects.count() == decisions
+    assert dict(Influencer.objects.values_list("id", "updated_at")) == stamps
+    assert (second.promoted, second.demoted, second.type_changed, second.unchanged) == (0, 0, 0, 5)
+
+
+def test_a_redelivered_chunk_applies_once(population):
+    run = refresh_start(trigger=RunTrigger.SCHEDULE, chunk_size=100)
+
+    assert refresh_chunk_apply(run_id=run.pk, index=0) is True
+    assert refresh_chunk_apply(run_id=run.pk, index=0) is False
+
+    assert TierDecision.objects.filter(refresh_run=run).count() == 5
+    run.refresh_from_db()
+    assert (run.done, run.chunks_done) == (5, 1)
+
+
+def test_two_refreshes_never_overlap(population):
+    running = refresh_start(trigger=RunTrigger.SCHEDULE)
+
+    with pytest.raises(RefreshAlreadyRunning, match=f"Refresh #{running.pk} is still running"):
+        refresh_start(trigger=RunTrigger.STAFF)
+
+
+def test_a_run_that_stopped_progressing_does_not_block_refreshes_forever(population):
+    dead = refresh_start(trigger=RunTrigger.SCHEDULE)
+    RefreshRun.objects.filter(pk=dead.pk).update(updated_at=timezone.now() - datetime.timedelta(hours=3))
+
+    fresh = refresh_start(trigger=RunTrigger.SCHEDULE)
+
+    dead.refresh_from_db()
+    assert dead.status == RunStatus.FAILED and dead.active is None
+    assert fresh.status == RunStatus.RUNNING
+
+
+def test_demotion_waits_for_minimum_stay_and_grace_then_drops_one_tier():
+    # given a mid creator who sold ¥5,000 a day until 45 days ago and ¥1,000 a day since
+    creator = InfluencerFactory(onboarded_on=day(400))
+    metric_days(creator, days=45, end=day(45), gmv="5000")
+    metric_days(creator, days=45, end=day(0), gmv="1000")
+    d0 = day(45)  # window of d0 is all ¥5,000 days
+
+    refresh_run_sync(today=d0)
+    creator.refresh_from_db()
+    assert (creator.tier, creator.tier_since) == (Tier.MID, d0)
+
+    # ¥86k at d0+16: above the ¥80k keep line
+    refresh_run_sync(today=d0 + datetime.timedelta(days=16))
+    creator.refresh_from_db()
+    assert (creator.tier, creator.below_keep_since) == (Tier.MID, None)
+
+    # ¥78k at d0+18: below the keep line, grace starts
+    below_on = d0 + datetime.timedelta(days=18)
+    refresh_run_sync(today=below_on)
+    creator.refresh_from_db()
+    assert (creator.tier, creator.below_keep_since) == (Tier.MID, below_on)
+
+    # 13 days into the grace period: still mid
+    refresh_run_sync(today=below_on + datetime.timedelta(days=13))
+    creator.refresh_from_db()
+    assert creator.tier == Tier.MID
+
+    # grace over: demoted, with the grace rule in the explanation
+    refresh_run_sync(today=below_on + datetime.timedelta(days=14))
+    creator.refresh_from_db()
+    assert creator.tier == Tier.TAIL
+    last = TierDecision.objects.filter(influencer=creator).first()
+    assert (last.tier_before, last.tier_after) == ("mid", "tail")
+    assert any(c["rule"] == "anti_flap.grace" for c in last.explanation["checks"])
+
+
+def test_a_head_creator_whose_sales_collapse_steps_down_one_tier_at_a_time():
+    creator = InfluencerFactory(onboarded_on=day(400))
+    metric_days(creator, days=30, end=day(30), gmv="150000")
+    metric_days(creator, days=30, end=day(0), gmv="100")
+
+    refresh_run_sync(today=day(30))
+    refresh_run_sync(today=day(0))  # ¥3k in the window, 30 days after entering head
+    first_drop = Influencer.objects.get(pk=creator.pk)
+
+    assert first_drop.tier == Tier.HEAD  # grace starts at day(0)
+    refresh_run_sync(today=day(0) + datetime.timedelta(days=14))
+    assert Influencer.objects.get(pk=creator.pk).tier == Tier.MID  # never straight to tail
+
+
+def test_an_override_pins_the_tier_and_lapses_with_a_ledger_row(population):
+    refresh_run_sync()
+    staff = UserFactory(username="ops-lead", is_staff=True)
+    mid = population["mid"]
+
+    override = override_create(influencer=mid, field=OverrideField.TIER, value=Tier.HEAD, reason="Signed key account",
+                               expires_at=timezone.now() + datetime.timedelta(hours=1), by=staff)
+
+    mid.refresh_from_db()
+    assert mid.tier == Tier.HEAD
+    pinned = TierDecision.objects.filter(influencer=mid).first()
+    assert (pinned.cause, pinned.actor, pinned.tier_after) == (DecisionCause.OVERRIDE, staff, "head")
+    assert pinned.explanation["checks"][0]["note"] == "Signed key account"
+
+    # the refresh honours the pin and records it in the explanation, writing no new row
+    run = refresh_run_sync()
+    mid.refresh_from_db()
+    assert mid.tier == Tier.HEAD
+    assert not TierDecision.objects.filter(refresh_run=run).exists()
+
+    # the pin expires: the next refresh lapses it and the creator returns to their computed tier
+    TierOverride.objects.filter(pk=override.pk).update(expires_at=timezone.now() - datetime.timedelta(minutes=1))
+    run = refresh_run_sync()
+    mid.refresh_from_db()
+    assert mid.tier == Tier.MID
+    lapse = TierDecision.objects.get(refresh_run=run, influencer=mid)
+    assert lapse.cause == DecisionCause.OVERRIDE_LAPSED
+    override.refresh_from_db()
+    assert override.end_reason == "expired" and override.ended_at is not None
+    assert run.overrides_lapsed == 1
+
+
+def test_publishing_a_policy_queues_a_refresh_whose_changes_say_policy_change(population, django_capture_on_commit_callbacks, monkeypatch):
+    refresh_run_sync()
+    staff = UserFactory(username="policy-owner", is_staff=True)
+    draft = policy_clone(policy=TierPolicy.objects.published().get(), by=staff)
+    rules = PolicyRules.default().to_json()
+    rules["mid"].update(promote_gmv="25000", promote_followers_gmv="10000", keep_gmv="20000")
+    policy_update_draft(policy=draft, rules=rules, by=staff)
+    queued = []
+    monkeypatch.setattr("tiers.tasks.refresh_all.delay", lambda **kwargs: queued.append(kwargs))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        policy_publish(policy=draft, by=staff)
+
+    assert queued == [{"trigger": RunTrigger.POLICY_PUBLISH, "requested_by_id": staff.pk}]
+    assert list(TierPolicy.objects.published().values_list("version", flat=True)) == [2]
+    run = refresh_run_sync(trigger=RunTrigger.POLICY_PUBLISH)
+    change = TierDecision.objects.get(refresh_run=run)
+    assert (change.influencer_id, change.tier_after, change.cause) == (population["tail"].pk, "mid", DecisionCause.POLICY_CHANGE)
+    assert change.policy.version == 2
+
+
+def test_window_features_aggregate_what_the_rules_need():
+    creator = InfluencerFactory(onboarded_on=day(100), main_category="beauty")
+    metric_days(creator, days=20, end=day(10), gmv="1000", followers=900, category="beauty")
+    metric_days(creator, days=10, end=day(0), gmv="3000", followers=1000, big_live_sessions=1, category="food",
+                reputation=None)
+    metric_days(creator, days=5, end=day(30), gmv="999999")  # outside the 30-day window
+
+    features = window_features(first_id=creator.pk, last_id=creator.pk, today=TODAY, window_days=30,
+                               onboarded={creator.pk: creator.onboarded_on})[creator.pk]
+
+    assert features.gmv == Decimal("50000.00")
+    assert features.active_days == 30 and features.days_since_onboarding == 100
+    assert features.followers == 1000  # the latest day's
+    assert features.reputation == Decimal("4.50")  # the latest *rated* day's
+    assert (features.top_category, features.top_category_gmv) == ("food", Decimal("30000.00"))
+    assert features.big_live_days == 10 and features.big_live_gmv == Decimal("30000.00")
+    assert features.live_gmv == Decimal("30000.00")
+    assert features.repeat_buyer_rate == pytest.approx(0.30)
+
+
+def test_refresh_tiers_command_prints_a_summary(population, capsys):
+    call_command("refresh_tiers", "--no-progress", "--skip-coaching")
+
+    out = capsys.readouterr().out
+    assert "5 creators" in out and "5 first classified" in out and "policy v1" in out
+
+
+def test_refresh_tiers_replays_history_the_first_time_only(population):
+    call_command("refresh_tiers", "--no-progress", "--skip-coaching", "--history", "60")
+    call_command("refresh_tiers", "--no-progress", "--skip-coaching", "--history", "60")
+
+    assert sorted(RefreshRun.objects.values_list("run_date", flat=True)) == [day(60), day(30), TODAY, TODAY]
+
+
+def test_refresh_tiers_backfills_a_given_date(population):
+    call_command("refresh_tiers", "--no-progress", "--skip-coaching", "--date", day(5).isoformat())
+
+    assert RefreshRun.objects.get().run_date == day(5)
+
+
+def test_on_demo_data_every_tier_and_type_occurs_and_a_second_refresh_writes_nothing():
+    from tiers.demo import seed_population
+
+    seed_population(influencers=600, days=30, seed=11)
+    refresh_run_sync()
+    decisions = TierDecision.objects.count()
+
+    second = refresh_run_sync()
+
+    assert set(Influencer.objects.values_list("tier", flat=True)) == set(Tier.values)
+    assert set(Influencer.objects.exclude(creator_type=None).values_list("creator_type", flat=True)) == {
+        "persona", "vertical", "seeding", "entertainment"}
+    assert TierDecision.objects.count() == decisions
+    assert (second.promoted, second.demoted, second.newly_classified, second.type_changed) == (0, 0, 0, 0)
+
+
+def test_a_chunk_that_dies_halfway_leaves_nothing_applied_and_its_retry_applies_once(population, monkeypatch):
+    run = refresh_start(trigger=RunTrigger.SCHEDULE, chunk_size=100)
+
+    def crash(*args, **kwargs):  # after the state UPDATE, before the decisions: a worker dying mid-write
+        raise RuntimeError("worker lost")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("tiers.services._insert_decisions", crash)
+        with pytest.raises(RuntimeError):
+            refresh_chunk_apply(run_id=run.pk, index=0)
+
+    assert set(Influencer.objects.values_list("tier", flat=True)) == {None}
+    assert not TierDecision.objects.exists()
+    assert refresh_chunk_apply(run_id=run.pk, index=0) is True  # the redelivered task
+    assert TierDecision.objects.count() == 5 and None not in set(Influencer.objects.values_list("tier", flat=True))
+
+
+def test_the_start_lock_keeps_a_second_starter_out(population, redis_url):
+    import redis
+
+    from tiers.tasks import START_LOCK, refresh_all
+
+    held = redis.Redis.from_url(redis_url).lock(START_LOCK, timeout=30)
+    assert held.acquire(blocking=False)
+    try:
+        assert refresh_all(trigger=RunTrigger.SCHEDULE) is None  # run in this process, as a worker would
+    finally:
+        held.release()
+
+    assert not RefreshRun.objects.exists()
