@@ -1,6 +1,8 @@
 """Fixtures every app's tests share: the broker, a real Celery worker process."""
 
+import ctypes
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -58,6 +60,14 @@ def redis_url():
         yield server.url
 
 
+def _die_with_parent() -> None:
+    """Linux: the worker gets SIGTERM when pytest dies, even by SIGKILL, so none outlives its run."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker, redis_url):
     """A real `celery worker` subprocess (prefork, 2 processes) on the test database and broker.
@@ -66,11 +76,12 @@ def celery_worker_process(django_db_setup, django_db_blocker, redis_url):
     visible to the worker.
     """
     name = f"ladder-test-{uuid.uuid4().hex[:8]}"
-    celery_app.control.purge()  # drop leftovers of an earlier, crashed run
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE  # this run's own queue (config/settings/test.py)
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "REDIS_URL": redis_url,
+        "CELERY_QUEUE": queue,
         "LADDER_TEST_WORKER_DATABASE": connection.settings_dict["NAME"],
         "LADDER_REFRESH_CHUNK_SIZE": "3",  # many small chunks, so both worker processes take some
     }
@@ -78,10 +89,11 @@ def celery_worker_process(django_db_setup, django_db_blocker, redis_url):
         env["DATABASE_URL"] = os.environ["DATABASE_URL"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "warning", "-c", "2",
-         "-n", f"{name}@%h", "--without-gossip", "--without-mingle"],
+         "-n", f"{name}@%h", "-Q", queue, "--without-gossip", "--without-mingle"],
         cwd=BASE_DIR,
         env=env,
         start_new_session=True,
+        preexec_fn=_die_with_parent,
     )
     deadline = time.monotonic() + WORKER_START_TIMEOUT_SECONDS
     while not any(name in reply_host for reply in celery_app.control.ping(timeout=0.5) for reply_host in reply):

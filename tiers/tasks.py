@@ -4,6 +4,7 @@ import logging
 
 import redis
 from celery import group, shared_task
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import OperationalError
 
@@ -16,8 +17,9 @@ from .services import RefreshAlreadyRunning, refresh_announce, refresh_chunk_app
 logger = logging.getLogger(__name__)
 
 # Only one process at a time may start a refresh; the database guard is the real one, this
-# lock keeps two beats (or an impatient operator) from racing to compute chunk bounds.
-START_LOCK = "ladder:refresh:start"
+# lock keeps two beats (or an impatient operator) from racing to compute chunk bounds. Named after
+# the site's queue, so two sites sharing a Redis never hold each other's lock.
+START_LOCK = f"ladder:{settings.CELERY_TASK_DEFAULT_QUEUE}:refresh:start"
 START_LOCK_SECONDS = 120
 
 
@@ -27,7 +29,7 @@ def count_influencers() -> int:
     return Influencer.objects.count()
 
 
-@shared_task(name="tiers.refresh_all", queue="celery", soft_time_limit=300, time_limit=360)
+@shared_task(name="tiers.refresh_all", soft_time_limit=300, time_limit=360)
 def refresh_all(trigger: str = RunTrigger.SCHEDULE, requested_by_id: int | None = None) -> int | None:
     """Start a refresh and fan its chunks out to every worker. Returns the run id (None if one is running)."""
     client = redis.Redis.from_url(celery_app.conf.broker_url)

@@ -1,5 +1,7 @@
 """Test settings: the suite runs against whatever DATABASE_URL and REDIS_URL name."""
 
+import uuid
+
 from .base import *  # noqa: F403
 from .base import BASE_DIR, DATABASES, env
 
@@ -15,3 +17,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 _worker_database = env("LADDER_TEST_WORKER_DATABASE", default="")
 if _worker_database:
     DATABASES["default"]["NAME"] = _worker_database
+
+# Each test run sends to a queue of its own, so a worker left running on the same Redis (a dev
+# site, another checkout's run) never takes the tests' tasks, nor the tests its tasks.
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default=f"ladder-test-{uuid.uuid4().hex[:12]}")
