@@ -1,6 +1,7 @@
 """Fixtures every app's tests share: the broker, a real Celery worker process."""
 
 import ctypes
+import importlib
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.db import connection
 from django.utils import translation
@@ -36,6 +38,26 @@ def _default_language():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.deactivate()
+
+
+# The data migrations that ship defaults (policy, programmes, playbook), each with its forward function.
+SHIPPED = [
+    ("tiers.migrations.0003_default_policy", "create_default_policy"),
+    ("coaching.migrations.0002_default_programmes", "create_programmes"),
+    ("coaching.migrations.0003_default_playbook", "create_playbook"),
+]
+
+
+@pytest.fixture
+def shipped_defaults(transactional_db):
+    """Put back what the data migrations ship, after an earlier transactional test flushed it.
+
+    Serialized rollback cannot be relied on after the browser tests: Playwright runs an event loop
+    in the test thread, so Django hands later tests a fresh connection object that lacks the
+    serialized data. Each function skips what already exists.
+    """
+    for module, function in SHIPPED:
+        getattr(importlib.import_module(module), function)(apps, None)
 
 
 def _use_broker(url: str) -> None:

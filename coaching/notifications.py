@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from tiers.choices import LADDER, Tier
+from tiers.choices import LADDER, DecisionCause, Tier
 from tiers.models import Influencer, RefreshRun, TierDecision
 from tiers.rules import PolicyRules
 
@@ -96,20 +96,28 @@ def notifications_after_refresh(*, refresh_run_id: int) -> int:
     notifications were created.
     """
     run = RefreshRun.objects.select_related("policy").get(pk=refresh_run_id)
-    decisions = TierDecision.objects.filter(refresh_run_id=run.pk)
-    created = 0
+    return _decision_notifications(TierDecision.objects.filter(refresh_run_id=run.pk)) + _demotion_warnings(run)
 
+
+@transaction.atomic
+def notifications_after_decision(*, decision_id: int) -> int:
+    """The tier or type change of one decision made outside a refresh (a staff override); idempotent."""
+    return _decision_notifications(TierDecision.objects.filter(pk=decision_id))
+
+
+def _decision_notifications(decisions: QuerySet) -> int:
+    created = 0
     tier_moves = (
         decisions.filter(tier_before__isnull=False)
         .exclude(tier_before=F("tier_after"))
         .filter(_not_notified(kind=NotificationKind.TIER_CHANGED, decision=OuterRef("pk")))
     )
-    for rows in _pages(tier_moves, "influencer_id", "tier_before", "tier_after", "decided_on"):
+    for rows in _pages(tier_moves, "influencer_id", "tier_before", "tier_after", "decided_on", "cause"):
         created += _insert([
             Notification(
                 influencer_id=row["influencer_id"], kind=NotificationKind.TIER_CHANGED, decision_id=row["pk"],
                 data={"tier_before": row["tier_before"], "tier_after": row["tier_after"],
-                      "decided_on": row["decided_on"].isoformat()},
+                      "decided_on": row["decided_on"].isoformat(), "cause": row["cause"]},
             )
             for row in rows
         ])
@@ -119,17 +127,15 @@ def notifications_after_refresh(*, refresh_run_id: int) -> int:
         .filter(Q(type_after__isnull=True) | ~Q(type_after=F("type_before")))
         .filter(_not_notified(kind=NotificationKind.TYPE_CHANGED, decision=OuterRef("pk")))
     )
-    for rows in _pages(type_moves, "influencer_id", "type_before", "type_after", "decided_on"):
+    for rows in _pages(type_moves, "influencer_id", "type_before", "type_after", "decided_on", "cause"):
         created += _insert([
             Notification(
                 influencer_id=row["influencer_id"], kind=NotificationKind.TYPE_CHANGED, decision_id=row["pk"],
                 data={"type_before": row["type_before"], "type_after": row["type_after"],
-                      "decided_on": row["decided_on"].isoformat()},
+                      "decided_on": row["decided_on"].isoformat(), "cause": row["cause"]},
             )
             for row in rows
         ])
-
-    created += _demotion_warnings(run)
     return created
 
 
@@ -284,15 +290,27 @@ def _tier_changed(data, zh, language):
     b, a = _tier(before, zh), _tier(after, zh)
     if before in LADDER and after in LADDER:
         if LADDER.index(after) > LADDER.index(before):
-            return f"恭喜，你的等级从{b}升到了{a}！" if zh else f"Congratulations: your tier went up from {b} to {a}."
-        return f"你的等级从{b}调整为{a}。" if zh else f"Your tier moved down from {b} to {a}."
-    # Leaving or entering newcomer is neither a promotion nor a demotion.
-    return f"你的等级从{b}变为{a}。" if zh else f"Your tier changed from {b} to {a}."
+            text = f"恭喜，你的等级从{b}升到了{a}！" if zh else f"Congratulations: your tier went up from {b} to {a}."
+        else:
+            text = f"你的等级从{b}调整为{a}。" if zh else f"Your tier moved down from {b} to {a}."
+    else:
+        # Leaving or entering newcomer is neither a promotion nor a demotion.
+        text = f"你的等级从{b}变为{a}。" if zh else f"Your tier changed from {b} to {a}."
+    return _with_cause(text, data, zh)
 
 
 def _type_changed(data, zh, language):
     b, a = _type(data.get("type_before"), zh), _type(data.get("type_after"), zh)
-    return f"你的达人类型从{b}变为{a}。" if zh else f"Your creator type changed from {b} to {a}."
+    text = f"你的达人类型从{b}变为{a}。" if zh else f"Your creator type changed from {b} to {a}."
+    return _with_cause(text, data, zh)
+
+
+def _with_cause(text: str, data, zh) -> str:
+    """A staff override, not the metrics, made this change: say so, or the creator looks for the
+    reason in their figures. The note goes before the closing mark: "…调整为腰部（…）。"."""
+    if data.get("cause") != DecisionCause.OVERRIDE:
+        return text
+    return text[:-1] + ("（由达人运营团队调整）" if zh else " (set by the creator-ops team)") + text[-1]
 
 
 def _enrolled(data, zh, language):

@@ -303,6 +303,19 @@ def assignment_after_refresh(*, run_id: int) -> None:
     logger.info("notifications after refresh #%s and assignment #%s: %s created", run_id, run.pk, notified)
 
 
+def assignment_after_decision(*, decision_id: int) -> None:
+    """Listener named in settings.LADDER_AFTER_DECISION: staff changed a creator's tier or type.
+
+    Their programmes follow the new tier now, and they are told of the change; sending it twice
+    changes nothing more.
+    """
+    from .notifications import notifications_after_decision
+
+    influencer = Influencer.objects.get(decisions__pk=decision_id)
+    assignment_for_influencer(influencer=influencer)
+    notifications_after_decision(decision_id=decision_id)
+
+
 @transaction.atomic
 def assignment_for_influencer(*, influencer: Influencer, today: datetime.date | None = None) -> dict:
     """Assignment for one creator now (after a task is marked done), same rules as the nightly pass."""

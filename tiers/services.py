@@ -138,7 +138,7 @@ def override_create(
         check = RuleCheck(rule=f"override.{'tier' if field == OverrideField.TIER else 'type'}", metric=field,
                           value=value, threshold=str(before[0] if field == OverrideField.TIER else before[1] or ""),
                           passed=True, note=reason.strip())
-        TierDecision.objects.create(
+        decision = TierDecision.objects.create(
             influencer=influencer,
             tier_before=before[0],
             tier_after=influencer.tier or Tier.NEWCOMER,
@@ -150,6 +150,10 @@ def override_create(
             actor=by,
             decided_on=timezone.localdate(),
         )
+        from .tasks import after_decision
+
+        # The creator hears of it and their programmes follow now, not at the next nightly refresh.
+        transaction.on_commit(lambda: after_decision.delay(decision.pk))
     return override
 
 
@@ -393,6 +397,13 @@ def refresh_announce(*, run_id: int) -> None:
     """Tell the listeners named in settings.LADDER_AFTER_REFRESH (coaching) that a run finished."""
     for dotted in getattr(settings, "LADDER_AFTER_REFRESH", []):
         import_string(dotted)(run_id=run_id)
+
+
+def decision_announce(*, decision_id: int) -> None:
+    """Tell the listeners named in settings.LADDER_AFTER_DECISION (coaching) of a decision made
+    outside a refresh (a staff override)."""
+    for dotted in getattr(settings, "LADDER_AFTER_DECISION", []):
+        import_string(dotted)(decision_id=decision_id)
 
 
 def refresh_run_sync(*, trigger: str = RunTrigger.COMMAND, by=None, chunk_size: int | None = None,

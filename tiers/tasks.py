@@ -12,7 +12,15 @@ from config.celery_app import app as celery_app
 
 from .choices import RunTrigger
 from .models import Influencer
-from .services import RefreshAlreadyRunning, refresh_announce, refresh_chunk_apply, refresh_fail, refresh_finish, refresh_start
+from .services import (
+    RefreshAlreadyRunning,
+    decision_announce,
+    refresh_announce,
+    refresh_chunk_apply,
+    refresh_fail,
+    refresh_finish,
+    refresh_start,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -78,3 +86,9 @@ def refresh_chunk(run_id: int, index: int) -> None:
 def after_refresh(run_id: int) -> None:
     """What listens for a finished refresh (coaching's assignment) runs here, once per run."""
     refresh_announce(run_id=run_id)
+
+
+@shared_task(name="tiers.after_decision", soft_time_limit=60, time_limit=90)
+def after_decision(decision_id: int) -> None:
+    """What listens for a decision made outside a refresh (a staff override) runs here."""
+    decision_announce(decision_id=decision_id)

@@ -18,11 +18,11 @@ from coaching.notifications import (
     notifications_mark_all_read,
     unread_count,
 )
-from coaching.services import assignment_after_refresh, assignment_run
+from coaching.services import assignment_after_decision, assignment_after_refresh, assignment_run
 from coaching.tests.factories import ProgramFactory
-from tiers.choices import Tier
+from tiers.choices import OverrideField, Tier
 from tiers.models import Influencer, RefreshRun, TierDecision, TierPolicy
-from tiers.services import refresh_run_sync
+from tiers.services import override_create, refresh_run_sync
 from tiers.tests.factories import InfluencerFactory, metric_days
 
 pytestmark = pytest.mark.django_db
@@ -76,7 +76,8 @@ def test_the_tail_mid_tail_timeline_tells_the_creator_each_change():
     promotion, created = refresh_and_notify(day(60))
     assert created == 1
     (promoted,) = told(creator, NotificationKind.TIER_CHANGED)
-    assert promoted.data == {"tier_before": "tail", "tier_after": "mid", "decided_on": day(60).isoformat()}
+    assert promoted.data == {"tier_before": "tail", "tier_after": "mid", "decided_on": day(60).isoformat(),
+                             "cause": "refresh"}
     assert promoted.decision == TierDecision.objects.get(refresh_run=promotion)
     _, created = assign_and_notify(day(60))
     assert created == 3
@@ -107,7 +108,7 @@ def test_the_tail_mid_tail_timeline_tells_the_creator_each_change():
     _, created = refresh_and_notify(day(28))
     assert created == 1
     assert [n.data for n in told(creator, NotificationKind.TIER_CHANGED)][1] == {
-        "tier_before": "mid", "tier_after": "tail", "decided_on": day(28).isoformat()}
+        "tier_before": "mid", "tier_after": "tail", "decided_on": day(28).isoformat(), "cause": "refresh"}
     # the pool's grace period is not news; the village taking them back is
     _, created = assign_and_notify(day(28))
     assert created == 1
@@ -196,6 +197,27 @@ def test_the_after_refresh_listener_assigns_then_notifies_once():
 
     assert sorted((n.kind, n.data.get("program_code")) for n in told(creator)) == [
         (NotificationKind.ENROLLED, "mid-product-pool"), (NotificationKind.TIER_CHANGED, None)]
+
+
+def test_a_staff_override_moves_programmes_and_tells_the_creator_at_once(admin_user):
+    # given a tail creator in the newcomer village
+    creator = InfluencerFactory(onboarded_on=day(400))
+    metric_days(creator, days=30, end=day(0), gmv="1000")
+    assign_and_notify(refresh_run_sync().run_date)
+    assert [n.data["program_code"] for n in told(creator)] == ["newcomer-village"]
+
+    # when staff pin them to mid and the listener hears of the decision (twice: a redelivery)
+    override_create(influencer=creator, field=OverrideField.TIER, value=Tier.MID, reason="Signed agency", by=admin_user)
+    decision = TierDecision.objects.get(influencer=creator, cause="override")
+    assignment_after_decision(decision_id=decision.pk)
+    assignment_after_decision(decision_id=decision.pk)
+
+    # then they are told once, in words that say staff made the change, and mid programmes are theirs now
+    (moved,) = told(creator, NotificationKind.TIER_CHANGED)
+    assert (moved.decision, moved.data["cause"]) == (decision, "override")
+    assert notification_text(moved, "zh-hans") == "恭喜，你的等级从尾部升到了腰部（由达人运营团队调整）！"
+    assert notification_text(moved, "en") == "Congratulations: your tier went up from tail to mid (set by the creator-ops team)."
+    assert set(creator.enrollments.filter(status="active").values_list("program__code", flat=True)) == {"mid-product-pool"}
 
 
 # ---------------------------------------------------------------- set-based
@@ -313,6 +335,11 @@ SENTENCES = [
      "你的等级从头部调整为腰部。", "Your tier moved down from head to mid."),
     (NotificationKind.TIER_CHANGED, {"tier_before": "newcomer", "tier_after": "tail"},
      "你的等级从新手变为尾部。", "Your tier changed from newcomer to tail."),
+    (NotificationKind.TIER_CHANGED, {"tier_before": "head", "tier_after": "mid", "cause": "override"},
+     "你的等级从头部调整为腰部（由达人运营团队调整）。", "Your tier moved down from head to mid (set by the creator-ops team)."),
+    (NotificationKind.TYPE_CHANGED, {"type_before": "seeding", "type_after": "vertical", "cause": "override"},
+     "你的达人类型从种草型变为垂直型（由达人运营团队调整）。",
+     "Your creator type changed from seeding to vertical (set by the creator-ops team)."),
     (NotificationKind.TYPE_CHANGED, {"type_before": "seeding", "type_after": "vertical"},
      "你的达人类型从种草型变为垂直型。", "Your creator type changed from seeding to vertical."),
     (NotificationKind.TYPE_CHANGED, {"type_before": "entertainment", "type_after": None},

@@ -149,5 +149,7 @@ LOGGING = {
 # (coaching listens here: tiers never imports coaching).
 LADDER_REFRESH_CHUNK_SIZE = env.int("LADDER_REFRESH_CHUNK_SIZE", default=5_000)
 LADDER_AFTER_REFRESH = ["coaching.services.assignment_after_refresh"]
+# Called with the id of a decision made outside a refresh (a staff override).
+LADDER_AFTER_DECISION = ["coaching.services.assignment_after_decision"]
 # Demo data of other apps, written by `seed_demo` after the creators and their metrics.
 LADDER_DEMO_SEEDERS = ["coaching.demo.seed_coaching_demo"]
