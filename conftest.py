@@ -1,9 +1,7 @@
 """Fixtures every app's tests share: the broker, a real Celery worker process."""
 
-import ctypes
 import importlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,6 +16,7 @@ from django.utils import translation
 
 from config.celery_app import app as celery_app
 from config.embedded_redis import EmbeddedRedis, reachable
+from config.processes import die_with_parent
 
 BASE_DIR = Path(__file__).resolve().parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -82,14 +81,6 @@ def redis_url():
         yield server.url
 
 
-def _die_with_parent() -> None:
-    """Linux: the worker gets SIGTERM when pytest dies, even by SIGKILL, so none outlives its run."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker, redis_url):
     """A real `celery worker` subprocess (prefork, 2 processes) on the test database and broker.
@@ -115,7 +106,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, redis_url):
         cwd=BASE_DIR,
         env=env,
         start_new_session=True,
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent,
     )
     deadline = time.monotonic() + WORKER_START_TIMEOUT_SECONDS
     while not any(name in reply_host for reply in celery_app.control.ping(timeout=0.5) for reply_host in reply):

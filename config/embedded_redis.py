@@ -8,6 +8,8 @@ from pathlib import Path
 
 import redis
 
+from .processes import die_with_parent
+
 START_TIMEOUT_SECONDS = 10
 
 
@@ -48,6 +50,7 @@ class EmbeddedRedis:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,
         )
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)

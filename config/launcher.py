@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from config.embedded_redis import EmbeddedRedis, reachable
+from config.processes import die_with_parent
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -20,8 +21,8 @@ def _manage(*args: str) -> None:
 
 def _spawn(name: str, argv: list[str]) -> tuple[str, subprocess.Popen]:
     # Each child leads its own process group, so stopping it also stops what it forked
-    # (runserver's reloader, Celery's pool) and Ctrl-C reaches them only through us.
-    return name, subprocess.Popen(argv, cwd=BASE_DIR, start_new_session=True)
+    # (Celery's pool) and Ctrl-C reaches them only through us; die_with_parent covers our being killed.
+    return name, subprocess.Popen(argv, cwd=BASE_DIR, start_new_session=True, preexec_fn=die_with_parent)
 
 
 def _stop(children: list[tuple[str, subprocess.Popen]]) -> None:
