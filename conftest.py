@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from django.apps import apps
 from django.conf import settings
 from django.db import connection
@@ -21,6 +22,11 @@ from config.processes import die_with_parent
 BASE_DIR = Path(__file__).resolve().parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
 WORKER_START_TIMEOUT_SECONDS = 60
+
+# Properties are judged on their results, not their speed: a loaded CI machine must not fail them
+# on a deadline. CI explores the same examples on every run, so a red CI is reproducible.
+hypothesis_settings.register_profile("ladder", deadline=None, print_blob=True, derandomize=IN_CI)
+hypothesis_settings.load_profile("ladder")
 
 
 def pytest_sessionstart(session):
