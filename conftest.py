@@ -12,6 +12,8 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 from django.apps import apps
 from django.conf import settings
+from django.contrib.contenttypes.management import create_contenttypes
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.utils import translation
 
@@ -55,12 +57,18 @@ SHIPPED = [
 
 @pytest.fixture
 def shipped_defaults(transactional_db):
-    """Put back what the data migrations ship, after an earlier transactional test flushed it.
+    """What migrating ships (content types, the default policy, programmes and playbook), for a
+    transactional test (a worker or browser test), which starts from a flushed database.
 
-    Serialized rollback cannot be relied on after the browser tests: Playwright runs an event loop
-    in the test thread, so Django hands later tests a fresh connection object that lacks the
-    serialized data. Each function skips what already exists.
+    Such tests do not use serialized rollback: after the browser tests it cannot be relied on
+    (Playwright runs an event loop in the test thread, so Django hands later tests a fresh
+    connection object without the serialized data), and a serialized test that follows a
+    non-serialized one fails to restore content types the flush already recreated. Each step
+    skips what already exists.
     """
+    ContentType.objects.clear_cache()
+    for app_config in apps.get_app_configs():
+        create_contenttypes(app_config, verbosity=0)
     for module, function in SHIPPED:
         getattr(importlib.import_module(module), function)(apps, None)
 
@@ -92,7 +100,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, redis_url):
     """A real `celery worker` subprocess (prefork, 2 processes) on the test database and broker.
 
     Tests that use it must be `django_db(transaction=True)` so their rows are committed and
-    visible to the worker.
+    visible to the worker; those that need the shipped policy or programmes add `shipped_defaults`.
     """
     name = f"ladder-test-{uuid.uuid4().hex[:8]}"
     queue = settings.CELERY_TASK_DEFAULT_QUEUE  # this run's own queue (config/settings/test.py)

@@ -393,17 +393,21 @@ def refresh_fail(*, run_id: int, error: str) -> None:
     )
 
 
+def _announce(setting: str, **event) -> None:
+    # tiers never imports coaching: whoever listens is named in settings.
+    for dotted in getattr(settings, setting, []):
+        import_string(dotted)(**event)
+
+
 def refresh_announce(*, run_id: int) -> None:
     """Tell the listeners named in settings.LADDER_AFTER_REFRESH (coaching) that a run finished."""
-    for dotted in getattr(settings, "LADDER_AFTER_REFRESH", []):
-        import_string(dotted)(run_id=run_id)
+    _announce("LADDER_AFTER_REFRESH", run_id=run_id)
 
 
 def decision_announce(*, decision_id: int) -> None:
     """Tell the listeners named in settings.LADDER_AFTER_DECISION (coaching) of a decision made
     outside a refresh (a staff override)."""
-    for dotted in getattr(settings, "LADDER_AFTER_DECISION", []):
-        import_string(dotted)(decision_id=decision_id)
+    _announce("LADDER_AFTER_DECISION", decision_id=decision_id)
 
 
 def refresh_run_sync(*, trigger: str = RunTrigger.COMMAND, by=None, chunk_size: int | None = None,
