@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import redis
 from hypothesis import settings as hypothesis_settings
 from django.apps import apps
 from django.conf import settings
@@ -24,6 +25,7 @@ from config.processes import die_with_parent
 BASE_DIR = Path(__file__).resolve().parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
 WORKER_START_TIMEOUT_SECONDS = 60
+WORKER_IDLE_TIMEOUT_SECONDS = 60
 
 # Properties are judged on their results, not their speed: a loaded CI machine must not fail them
 # on a deadline. CI explores the same examples on every run, so a red CI is reproducible.
@@ -99,8 +101,7 @@ def redis_url():
 def celery_worker_process(django_db_setup, django_db_blocker, redis_url):
     """A real `celery worker` subprocess (prefork, 2 processes) on the test database and broker.
 
-    Tests that use it must be `django_db(transaction=True)` so their rows are committed and
-    visible to the worker; those that need the shipped policy or programmes add `shipped_defaults`.
+    Tests use it through `celery_worker`.
     """
     name = f"ladder-test-{uuid.uuid4().hex[:8]}"
     queue = settings.CELERY_TASK_DEFAULT_QUEUE  # this run's own queue (config/settings/test.py)
@@ -123,14 +124,42 @@ def celery_worker_process(django_db_setup, django_db_blocker, redis_url):
         preexec_fn=die_with_parent,
     )
     deadline = time.monotonic() + WORKER_START_TIMEOUT_SECONDS
-    while not any(name in reply_host for reply in celery_app.control.ping(timeout=0.5) for reply_host in reply):
+    while not (hostnames := [host for reply in celery_app.control.ping(timeout=0.5) for host in reply if name in host]):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             pytest.fail(f"the Celery worker did not start (exit code {proc.poll()})")
-    yield name
+    yield hostnames[0]
     proc.terminate()
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def _worker_busy(hostname: str, broker_url: str) -> bool:
+    inspect = celery_app.control.inspect(destination=[hostname], timeout=1)
+    running = [task for tasks in (inspect.active() or {}).values() for task in tasks]
+    running += [task for tasks in (inspect.reserved() or {}).values() for task in tasks]
+    # Looked at after the running tasks: a task sends what follows it before it counts as done.
+    waiting = redis.Redis.from_url(broker_url).llen(settings.CELERY_TASK_DEFAULT_QUEUE)
+    return bool(running or waiting)
+
+
+@pytest.fixture
+def celery_worker(celery_worker_process, redis_url):
+    """The session's real worker, for one test; returns its hostname.
+
+    Tests that use it must be `django_db(transaction=True)` so their rows are committed and
+    visible to the worker; those that need the shipped policy or programmes add `shipped_defaults`.
+    Afterwards it waits until the worker has finished the test's tasks, so the flush that ends
+    the test never races a task still writing (on PostgreSQL that fails the flush).
+    """
+    yield celery_worker_process
+    deadline = time.monotonic() + WORKER_IDLE_TIMEOUT_SECONDS
+    idle_checks = 0
+    while idle_checks < 2:  # twice in a row: a task may be between the broker and the worker
+        idle_checks = 0 if _worker_busy(celery_worker_process, redis_url) else idle_checks + 1
+        if time.monotonic() > deadline:
+            pytest.fail(f"the Celery worker was still busy {WORKER_IDLE_TIMEOUT_SECONDS} s after the test")
+        time.sleep(0.2)

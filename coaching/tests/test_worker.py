@@ -15,7 +15,7 @@ WAIT_SECONDS = 30
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_an_override_made_in_the_admin_is_announced_by_the_worker(celery_worker_process, shipped_defaults, admin_client):
+def test_an_override_made_in_the_admin_is_announced_by_the_worker(celery_worker, shipped_defaults, admin_client):
     # given a tail creator
     creator = InfluencerFactory()
     metric_days(creator, days=30, gmv="1000")

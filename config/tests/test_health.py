@@ -47,7 +47,7 @@ def test_healthz_refuses_post(client):
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_deep_healthz_sends_a_task_that_a_real_worker_runs(client, celery_worker_process):
+def test_deep_healthz_sends_a_task_that_a_real_worker_runs(client, celery_worker):
     response = client.get("/healthz?deep=1")
 
     assert response.status_code == 200

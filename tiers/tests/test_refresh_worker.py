@@ -26,7 +26,7 @@ def _ledger():
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_a_refresh_through_real_workers_equals_the_synchronous_refresh(celery_worker_process, shipped_defaults):
+def test_a_refresh_through_real_workers_equals_the_synchronous_refresh(celery_worker, shipped_defaults):
     # given a dozen creators across tiers and types
     for i, (gmv, live_share, video_share) in enumerate(
         [("150000", "0.8", "0.1"), ("5000", "0.2", "0.6"), ("5000", "0.8", "0.1"), ("1000", "0.1", "0.5"),

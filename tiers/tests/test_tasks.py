@@ -12,7 +12,7 @@ from tiers.tests.factories import InfluencerFactory
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_a_task_round_trips_through_broker_and_worker(celery_worker_process):
+def test_a_task_round_trips_through_broker_and_worker(celery_worker):
     # given three creators committed to the test database
     InfluencerFactory.create_batch(3)
 
