@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 import redis
-from hypothesis import settings as hypothesis_settings
 from django.apps import apps
 from django.conf import settings
 from django.contrib.contenttypes.management import create_contenttypes
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.utils import translation
+from hypothesis import settings as hypothesis_settings
 
 from config.celery_app import app as celery_app
 from config.embedded_redis import EmbeddedRedis, reachable
