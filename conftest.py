@@ -135,6 +135,8 @@ def celery_worker_process(django_db_setup, django_db_blocker, redis_url):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+    # The run's queue is gone with it; leave a shared Redis as we found it.
+    redis.Redis.from_url(redis_url).delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
 
 
 def _worker_busy(hostname: str, broker_url: str) -> bool:
