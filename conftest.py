@@ -12,8 +12,7 @@ import pytest
 import redis
 from django.apps import apps
 from django.conf import settings
-from django.contrib.contenttypes.management import create_contenttypes
-from django.contrib.contenttypes.models import ContentType
+from django.core.management.sql import emit_post_migrate_signal
 from django.db import connection
 from django.utils import translation
 from hypothesis import settings as hypothesis_settings
@@ -68,9 +67,7 @@ def shipped_defaults(transactional_db):
     non-serialized one fails to restore content types the flush already recreated. Each step
     skips what already exists.
     """
-    ContentType.objects.clear_cache()
-    for app_config in apps.get_app_configs():
-        create_contenttypes(app_config, verbosity=0)
+    emit_post_migrate_signal(verbosity=0, interactive=False, db=connection.alias)  # content types, permissions
     for module, function in SHIPPED:
         getattr(importlib.import_module(module), function)(apps, None)
 
@@ -139,12 +136,12 @@ def celery_worker_process(django_db_setup, django_db_blocker, redis_url):
     redis.Redis.from_url(redis_url).delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
 
 
-def _worker_busy(hostname: str, broker_url: str) -> bool:
+def _worker_busy(hostname: str, broker: redis.Redis) -> bool:
     inspect = celery_app.control.inspect(destination=[hostname], timeout=1)
     running = [task for tasks in (inspect.active() or {}).values() for task in tasks]
     running += [task for tasks in (inspect.reserved() or {}).values() for task in tasks]
     # Looked at after the running tasks: a task sends what follows it before it counts as done.
-    waiting = redis.Redis.from_url(broker_url).llen(settings.CELERY_TASK_DEFAULT_QUEUE)
+    waiting = broker.llen(settings.CELERY_TASK_DEFAULT_QUEUE)
     return bool(running or waiting)
 
 
@@ -158,10 +155,11 @@ def celery_worker(celery_worker_process, redis_url):
     the test never races a task still writing (on PostgreSQL that fails the flush).
     """
     yield celery_worker_process
+    broker = redis.Redis.from_url(redis_url)
     deadline = time.monotonic() + WORKER_IDLE_TIMEOUT_SECONDS
     idle_checks = 0
     while idle_checks < 2:  # twice in a row: a task may be between the broker and the worker
-        idle_checks = 0 if _worker_busy(celery_worker_process, redis_url) else idle_checks + 1
+        idle_checks = 0 if _worker_busy(celery_worker_process, broker) else idle_checks + 1
         if time.monotonic() > deadline:
             pytest.fail(f"the Celery worker was still busy {WORKER_IDLE_TIMEOUT_SECONDS} s after the test")
         time.sleep(0.2)
