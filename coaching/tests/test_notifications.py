@@ -125,9 +125,9 @@ def test_the_tail_mid_tail_timeline_tells_the_creator_each_change():
 def test_stage_moves_and_graduation_in_a_staged_programme_are_notified():
     programme = ProgramFactory(code="tail-sprint", eligible_tiers=["tail"], name_zh="尾部冲刺", name_en="Tail sprint")
     Stage.objects.create(program=programme, order=1, name_zh="起步", name_en="Warm-up", exit_needs_tasks=False,
-                         exit_criteria=[{"metric": "gmv", "op": ">=", "value": 50000}])
+                         exit_criteria=[{"feature": "gmv", "op": ">=", "value": 50000}])
     Stage.objects.create(program=programme, order=2, name_zh="冲刺", name_en="Sprint", exit_needs_tasks=False,
-                         exit_criteria=[{"metric": "gmv", "op": ">=", "value": 70000}])
+                         exit_criteria=[{"feature": "gmv", "op": ">=", "value": 70000}])
     creator = InfluencerFactory(onboarded_on=day(400))
     metric_days(creator, days=30, end=day(61), gmv="1000")  # ¥30k: stage 1
     metric_days(creator, days=30, end=day(31), gmv="2000")  # ¥60k: stage 2

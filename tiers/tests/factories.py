@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from tiers.choices import Category
 from tiers.models import DailyMetric, Influencer
+from tiers.rules import Features
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -18,6 +19,34 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     password = factory.django.Password("ladder-test-pass")
+
+
+class FeaturesFactory(factory.Factory):
+    """One creator's window features, as the pure rules read them: by default a settled, rated,
+    active tail creator selling mostly through short video. Tests pass what they need changed."""
+
+    class Meta:
+        model = Features
+
+    days_since_onboarding = 200
+    active_days = 25
+    orders = 800
+    gmv = Decimal("50000")
+    live_gmv = Decimal("10000")
+    video_gmv = Decimal("20000")
+    storefront_gmv = Decimal("15000")
+    big_live_gmv = Decimal("0")
+    followers = 120_000
+    reputation = Decimal("4.5")
+    top_category = Category.BEAUTY.value
+    top_category_gmv = Decimal("25000")
+    live_days = 4
+    live_sessions = 4
+    big_live_days = 0
+    videos_posted = 30
+    entertainment_videos = 3
+    repeat_buyer_rate = 0.1
+    refund_rate = 0.05
 
 
 class InfluencerFactory(factory.django.DjangoModelFactory):
