@@ -1,4 +1,4 @@
-"""Fixtures every app's tests share: the broker, a real Celery worker process."""
+"""Fixtures every app's tests share: the day a test runs on, the shipped defaults, the broker, a real Celery worker."""
 
 import datetime
 import importlib

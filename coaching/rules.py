@@ -140,13 +140,19 @@ def step(program: ProgramSpec, creator: Creator, features: Features | None, stat
     return NOTHING
 
 
+def criteria_values(creator: Creator, features: Features | None) -> dict:
+    """What stage and task criteria read: the creator's feature values in the window (none without metrics)."""
+    values = feature_values(features, None, creator.tier, creator.creator_type)
+    # Assignment does not read the window before this one: a change on it is unknown here, not 0.
+    values.update(dict.fromkeys(CHANGE_FEATURES))
+    return values
+
+
 def _advance(program: ProgramSpec, stage_id, completed: frozenset, creator: Creator, features):
     """Tick metric tasks and move through every stage whose exit criteria already hold."""
     if not program.stages:
         return stage_id, frozenset(), (), False
-    values = feature_values(features, None, creator.tier, creator.creator_type)
-    # Assignment does not read the window before this one: a change on it is unknown here, not 0.
-    values.update(dict.fromkeys(CHANGE_FEATURES))
+    values = criteria_values(creator, features)
     stages = {s.id: i for i, s in enumerate(program.stages)}
     completed_now: set = set()
     events = []

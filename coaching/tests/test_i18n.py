@@ -3,13 +3,17 @@
 import ast
 import gettext
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.utils.translation.template import templatize
 
+from coaching.choices import NotificationKind, TaskKind
+from coaching.models import Notification, Program, Task
 from coaching.services import assignment_run
+from coaching.tests.factories import pool_with_products
 from tiers.models import Influencer
 from tiers.services import refresh_run_sync
 from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
@@ -288,3 +292,168 @@ def test_switching_the_language_sticks_for_the_next_pages(client, tail_creator):
 
     client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/plan/"})
     assert "我的成长计划" in page(client, "/plan/", "en")
+
+
+# --- no hand-built bilingual sentence ------------------------------------------------------------
+
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+# Chinese that is no sentence of ours: the demo's made-up shop and product names, the units Chinese
+# numbers are written in (chosen by the one language test), and the language's name for itself.
+CHINESE_DATA = {"tiers/demo.py", "coaching/demo.py"}
+CHINESE_WORDS = {("coaching/formatting.py", "亿"), ("coaching/formatting.py", "万"), ("config/settings/base.py", "简体中文")}
+# Where the language is read and tested: nowhere else.
+LANGUAGE_MODULE = "coaching/language.py"
+LANGUAGE_TESTS = re.compile(r"get_language\(|startswith\(\s*[\"'](?:zh|en)|[=!]=\s*[\"'](?:zh|en)|\bif (?:zh|chinese)\b|"
+                            r"\b(?:zh|chinese) else\b|_zh if\b")
+
+
+def _docstrings(tree) -> set[int]:
+    return {id(node.body[0].value) for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+
+
+def test_no_chinese_is_written_in_the_code_outside_the_catalogue():
+    """Every Chinese word a page shows comes from the .po (or from data staff wrote), so none is built by hand."""
+    found = []
+    for path in python_sources():
+        name = str(path.relative_to(BASE_DIR))
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        # A msgid may name a Chinese term ("reputation floor (带货口碑分)"): the catalogue still translates it.
+        skip = _docstrings(tree) | {id(arg) for node in ast.walk(tree) if isinstance(node, ast.Call) and _message(node)
+                                    for arg in node.args}
+        found += [f"{name}:{node.lineno}: {node.value!r}" for node in ast.walk(tree)
+                  if isinstance(node, ast.Constant) and isinstance(node.value, str) and CJK.search(node.value)
+                  and id(node) not in skip and name not in CHINESE_DATA and (name, node.value) not in CHINESE_WORDS]
+    for path in sorted((BASE_DIR / "templates").rglob("*.html")):
+        found += [f"{path.relative_to(BASE_DIR)}: {line.strip()}" for line in path.read_text(encoding="utf-8").splitlines()
+                  if CJK.search(line)]
+    assert found == []
+
+
+def test_only_the_language_module_decides_which_language_a_reader_gets():
+    readers = [f"{path.relative_to(BASE_DIR)}: {match.group()}" for path in python_sources()
+               if str(path.relative_to(BASE_DIR)) != LANGUAGE_MODULE
+               for match in LANGUAGE_TESTS.finditer(path.read_text(encoding="utf-8"))]
+    assert readers == []
+    # and the one test, beside gettext, only picks the units numbers are written in
+    callers = {str(path.relative_to(BASE_DIR)) for path in python_sources() if "is_chinese(" in path.read_text("utf-8")}
+    assert callers == {LANGUAGE_MODULE, "coaching/formatting.py"}
+
+
+# --- every page, in each language ----------------------------------------------------------------------
+
+
+class VisibleText(HTMLParser):
+    """The words a reader sees or hears: text outside scripts and styles, and attributes shown or read aloud."""
+
+    SHOWN = ("aria-label", "title", "alt", "placeholder")
+
+    def __init__(self):
+        super().__init__()
+        self.parts, self._hidden = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        self._hidden += tag in ("script", "style")
+        self.parts += [value for name, value in attrs if name in self.SHOWN and value]
+
+    def handle_endtag(self, tag):
+        self._hidden -= tag in ("script", "style")
+
+    def handle_data(self, data):
+        if not self._hidden:
+            self.parts.append(data)
+
+
+def visible_text(body: str) -> str:
+    parser = VisibleText()
+    parser.feed(body)
+    return " ".join(parser.parts)
+
+
+# Latin words a Chinese page may show: the figure's name and the brand, and the switcher's "English".
+LATIN_IN_CHINESE = {"GMV", "Ladder", "English"}
+LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+EVERY_NOTIFICATION = [
+    (NotificationKind.TIER_CHANGED, {"tier_before": "tail", "tier_after": "mid", "cause": "override"}),
+    (NotificationKind.TIER_CHANGED, {"tier_before": "mid", "tier_after": "tail"}),
+    (NotificationKind.TIER_CHANGED, {"tier_before": "newcomer", "tier_after": "tail"}),
+    (NotificationKind.TYPE_CHANGED, {"type_before": "seeding", "type_after": None}),
+    (NotificationKind.ENROLLED, {"reason": "enrolled", "program_name_zh": "达人新手村", "program_name_en": "Newcomer village",
+                                 "stage_name_zh": "入门：认识平台", "stage_name_en": "Getting started"}),
+    (NotificationKind.STAGE_ADVANCED, {"reason": "stage_advanced", "program_name_zh": "达人新手村",
+                                       "program_name_en": "Newcomer village", "stage_name_zh": "开张：第一笔成交",
+                                       "stage_name_en": "First sales"}),
+    (NotificationKind.GRADUATED, {"reason": "graduated_promoted", "program_name_zh": "达人新手村",
+                                  "program_name_en": "Newcomer village"}),
+    (NotificationKind.EXITED, {"reason": "exited_demoted", "program_name_zh": "川流计划", "program_name_en": "Chuanliu plan"}),
+    (NotificationKind.DEMOTION_WARNING, {"tier": "mid", "keep_gmv": "80000", "window_days": 30, "demote_on": "2026-03-08"}),
+    (NotificationKind.REVIEW_ANSWERED, {"subject": "creator_type", "status": "closed", "reply": "…"}),
+]
+
+
+@pytest.fixture
+def readers(db, days_ago):
+    """Creators whose pages say the most: a tail creator in the village with coaching and every kind of
+    notification, a mid creator below the keep line in the product pool, and a newcomer."""
+    made = {}
+    for handle, onboarded, days, gmv in (("tailreader", 400, 30, "1000"), ("midreader", 400, 30, "2500"),
+                                         ("newreader", 10, 5, "300")):
+        made[handle] = InfluencerFactory(handle=handle, display_name=handle.title(), onboarded_on=days_ago(onboarded),
+                                         user=UserFactory(username=handle))
+        metric_days(made[handle], days=days, gmv=gmv, live_share="0.9", video_share="0.05")
+    metric_days(made["midreader"], days=30, end=days_ago(30), gmv="5000")  # mid a month ago, under the line now
+    refresh_run_sync(today=days_ago(30))
+    refresh_run_sync()
+    assignment_run()
+    Notification.objects.bulk_create(Notification(influencer=made["tailreader"], kind=kind, data=data)
+                                     for kind, data in EVERY_NOTIFICATION)
+    pool = Program.objects.get(code="mid-product-pool")
+    pool_with_products(pool, 3, title="Vitamin C serum", merchant="Glow Lab")
+    lesson = Task.objects.filter(stage__program__code="newcomer-village", kind=TaskKind.LESSON).first()
+    pages = [
+        (made["tailreader"], "/plan/"),
+        (made["tailreader"], "/plan/notifications/"),
+        (made["tailreader"], f"/plan/lessons/{lesson.pk}/"),
+        (made["midreader"], "/plan/"),
+        (made["midreader"], f"/plan/pools/{pool.pk}/"),
+        (made["newreader"], "/plan/"),
+    ]
+    # What the pages show as written, in whatever language it was written.
+    data = {"Vitamin C serum", "Glow Lab", *(c.handle for c in made.values()), *(c.display_name for c in made.values())}
+    return pages, data
+
+
+def without(text: str, data) -> str:
+    for value in sorted(data, key=len, reverse=True):
+        text = text.replace(value, "")
+    return text
+
+
+def test_every_page_is_all_chinese_for_a_chinese_reader(client, readers):
+    pages, data = readers
+    for creator, url in pages:
+        client.force_login(creator.user)
+
+        text = without(visible_text(page(client, url, "zh-CN")), data)
+
+        english = set(LATIN_WORD.findall(text)) - LATIN_IN_CHINESE
+        assert english == set(), f"{creator.handle} {url}: {text}"
+
+
+def test_every_page_is_all_english_for_an_english_reader(client, readers):
+    pages, data = readers
+    shown = ""
+    for creator, url in pages:
+        client.force_login(creator.user)
+
+        text = visible_text(page(client, url, "en"))
+
+        assert CJK.findall(without(text, {*data, "简体中文"})) == [], f"{creator.handle} {url}: {text}"
+        shown += text
+    # The pages say what the test means them to: a reason, a warning, coaching, each notification.
+    for sentence in ("GMV of", "the mid line is", "to stay above the keep line", "Raise the share of your sales",
+                     "Day 10 since your first sale", "Congratulations: your tier went up from tail to mid (set by",
+                     "Your creator type changed from seeding to not yet determined.", "You left Chuanliu plan",
+                     "below the mid keep line of ¥80,000", "by 8 March 2026", "Glow Lab"):
+        assert sentence in shown, sentence
