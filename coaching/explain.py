@@ -29,17 +29,13 @@ def _tier_reason(tier, by) -> str:
             return _("No sales data yet: you will be rated once you start selling.")
         onboarding, active = by.get("newcomer.onboarding"), by.get("newcomer.active_days")
         if onboarding and not onboarding.passed:
-            parts.append(ngettext(
-                "Day %(day)s since your first sale; rating starts after %(days)s day.",
-                "Day %(day)s since your first sale; rating starts after %(days)s days.",
-                int(onboarding.threshold),
-            ) % {"day": onboarding.value, "days": onboarding.threshold})
+            parts.append(ngettext("Day %(day)s since your first sale; rating starts after %(days)s day.",
+                                  "Day %(day)s since your first sale; rating starts after %(days)s days.",
+                                  int(onboarding.threshold)) % {"day": onboarding.value, "days": onboarding.threshold})
         if active and not active.passed:
-            parts.append(ngettext(
-                "You sold on %(days)s day in the window; at least %(needed)s are needed.",
-                "You sold on %(days)s days in the window; at least %(needed)s are needed.",
-                int(active.value),
-            ) % {"days": active.value, "needed": active.threshold})
+            parts.append(ngettext("You sold on %(days)s day in the window; at least %(needed)s are needed.",
+                                  "You sold on %(days)s days in the window; at least %(needed)s are needed.",
+                                  int(active.value)) % {"days": active.value, "needed": active.threshold})
         return sentences(parts)
     for level in (Tier.HEAD, Tier.MID):
         promote = by.get(f"{level}.promote_gmv")
@@ -67,11 +63,9 @@ def _tier_reason(tier, by) -> str:
                 "score": score(floor.value or None), "floor": floor.threshold})
     grace = by.get("anti_flap.grace")
     if grace is not None and not grace.passed:
-        parts.append(ngettext(
-            "Below the keep line for %(days)s of %(grace)s grace day.",
-            "Below the keep line for %(days)s of %(grace)s grace days.",
-            int(grace.threshold),
-        ) % {"days": grace.value, "grace": grace.threshold})
+        parts.append(ngettext("Below the keep line for %(days)s of %(grace)s grace day.",
+                              "Below the keep line for %(days)s of %(grace)s grace days.",
+                              int(grace.threshold)) % {"days": grace.value, "grace": grace.threshold})
     return sentences(parts)
 
 

@@ -7,18 +7,8 @@ import string
 from dataclasses import dataclass, field
 
 from tiers.choices import CreatorType, Tier
-from tiers.validation import (
-    NOT_A_LIST,
-    NOT_A_NUMBER,
-    NOT_A_WHOLE_NUMBER,
-    NOT_AN_OBJECT,
-    NOT_TEXT,
-    REQUIRED,
-    UNKNOWN_FIELD,
-    RuleError,
-    number,
-    whole_number,
-)
+from tiers.validation import NOT_A_LIST, NOT_A_NUMBER, NOT_A_WHOLE_NUMBER, NOT_AN_OBJECT, NOT_TEXT, REQUIRED
+from tiers.validation import UNKNOWN_FIELD, RuleError, number, whole_number
 
 from .conditions import (
     FEATURES,

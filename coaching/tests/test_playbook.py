@@ -63,15 +63,8 @@ DEFAULTS = {data["code"]: rule_from_json(data) for data in SHIPPED}
 # A settled, healthy tail creator who triggers no condition of the shipped playbook: half the
 # sales live, some big events among regular sessions, loyal buyers.
 creator = partial(
-    FeaturesFactory,
-    live_gmv=Decimal("20000"),
-    video_gmv=Decimal("15000"),
-    storefront_gmv=Decimal("10000"),
-    big_live_gmv=Decimal("5000"),
-    live_days=8,
-    live_sessions=10,
-    big_live_days=2,
-    repeat_buyer_rate=0.3,
+    FeaturesFactory, live_gmv=Decimal("20000"), video_gmv=Decimal("15000"), storefront_gmv=Decimal("10000"),
+    big_live_gmv=Decimal("5000"), live_days=8, live_sessions=10, big_live_days=2, repeat_buyer_rate=0.3,
 )
 
 

@@ -28,25 +28,12 @@ class FeaturesFactory(factory.Factory):
     class Meta:
         model = Features
 
-    days_since_onboarding = 200
-    active_days = 25
-    orders = 800
-    gmv = Decimal("50000")
-    live_gmv = Decimal("10000")
-    video_gmv = Decimal("20000")
-    storefront_gmv = Decimal("15000")
-    big_live_gmv = Decimal("0")
-    followers = 120_000
-    reputation = Decimal("4.5")
-    top_category = Category.BEAUTY.value
-    top_category_gmv = Decimal("25000")
-    live_days = 4
-    live_sessions = 4
-    big_live_days = 0
-    videos_posted = 30
-    entertainment_videos = 3
-    repeat_buyer_rate = 0.1
-    refund_rate = 0.05
+    days_since_onboarding, active_days, orders, followers = 200, 25, 800, 120_000
+    # ¥50k in the window: a fifth live, the rest short video and storefront; no big live events
+    gmv, live_gmv, video_gmv, storefront_gmv = Decimal("50000"), Decimal("10000"), Decimal("20000"), Decimal("15000")
+    big_live_gmv, top_category, top_category_gmv = Decimal("0"), Category.BEAUTY.value, Decimal("25000")
+    live_days, live_sessions, big_live_days, videos_posted, entertainment_videos = 4, 4, 0, 30, 3
+    reputation, repeat_buyer_rate, refund_rate = Decimal("4.5"), 0.1, 0.05
 
 
 class InfluencerFactory(factory.django.DjangoModelFactory):
