@@ -1,5 +1,6 @@
-"""Fixtures every app's tests share: the broker, a real Celery worker process."""
+"""Fixtures every app's tests share: the day a test runs on, the shipped defaults, the broker, a real Celery worker."""
 
+import datetime
 import importlib
 import os
 import subprocess
@@ -14,7 +15,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.management.sql import emit_post_migrate_signal
 from django.db import connection
-from django.utils import translation
+from django.utils import timezone, translation
 from hypothesis import settings as hypothesis_settings
 
 from config.celery_app import app as celery_app
@@ -48,11 +49,25 @@ def _default_language():
     translation.deactivate()
 
 
-# The data migrations that ship defaults (policy, programmes, playbook), each with its forward function.
+@pytest.fixture
+def today() -> datetime.date:
+    """The local date the test runs on, read once, so a test crossing midnight stays on one day."""
+    return timezone.localdate()
+
+
+@pytest.fixture
+def days_ago(today):
+    """days_ago(n): the date n days before `today`."""
+    return lambda days: today - datetime.timedelta(days=days)
+
+
+# The data migrations that ship defaults (policy, programmes, playbook) or convert them, each with
+# its forward function, in the order migrating runs them.
 SHIPPED = [
     ("tiers.migrations.0003_default_policy", "create_default_policy"),
     ("coaching.migrations.0002_default_programmes", "create_programmes"),
     ("coaching.migrations.0003_default_playbook", "create_playbook"),
+    ("coaching.migrations.0005_one_condition_language", "forwards"),
 ]
 
 

@@ -11,6 +11,7 @@ from tiers.models import Influencer
 
 from . import playbook
 from .choices import ReviewStatus
+from .conditions import ConditionError, conditions_from_json
 from .models import (
     AssignmentRun,
     CoachingNote,
@@ -28,7 +29,6 @@ from .models import (
     TrafficRewardGrant,
 )
 from .reviews import REVIEW_CLOSED, REVIEW_REPLY_REQUIRED, review_close, review_reply
-from .rules import CriteriaError, criteria_from_json
 from .services import CoachingError, campaign_record_result, coaching_note_create, enrollment_sign_up
 
 
@@ -67,8 +67,8 @@ class StageForm(forms.ModelForm):
 
     def _criteria(self, name):
         try:
-            criteria_from_json(self.cleaned_data[name], path=name)
-        except CriteriaError as exc:
+            conditions_from_json(self.cleaned_data[name], path=name)
+        except ConditionError as exc:
             raise forms.ValidationError(list(exc.errors)) from None
         return self.cleaned_data[name]
 

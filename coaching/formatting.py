@@ -1,8 +1,13 @@
-"""Numbers as a creator reads them: ¥ amounts, counts, scores and percentages, in Chinese or English."""
+"""Numbers as a creator reads them: ¥ amounts, counts, scores and percentages, in Chinese or English.
+
+Each takes the language to write in, the active one when None (coaching.language decides which reads Chinese).
+"""
 
 from __future__ import annotations
 
 from decimal import ROUND_DOWN, Decimal, localcontext
+
+from .language import is_chinese
 
 MISSING = "—"
 
@@ -17,12 +22,7 @@ _LARGEST_EXPONENT = 308  # as for floats
 # (9,999.999 stays "¥9,999.99", never "¥1万"), so the unit follows from the raw value alone.
 
 
-def is_chinese(language: str | None) -> bool:
-    """zh, zh-hans, zh-Hant, zh-CN…: every Chinese variant reads 万 and 亿."""
-    return bool(language) and language.lower().startswith("zh")
-
-
-def money(value: Decimal | int | float | None, language: str) -> str:
+def money(value: Decimal | int | float | None, language: str | None = None) -> str:
     """¥1.2万 / ¥300万 / ¥1.5亿 in Chinese, ¥12,000 / ¥1.25M in English; cents only when there are some."""
     number = _decimal(value)
     if number is None:
@@ -32,7 +32,7 @@ def money(value: Decimal | int | float | None, language: str) -> str:
     return _signed(number, "¥" + text)
 
 
-def count(value: Decimal | int | float | None, language: str) -> str:
+def count(value: Decimal | int | float | None, language: str | None = None) -> str:
     """Followers, orders, days: 12.3万 / 3.5亿 in Chinese, 12,000 / 1.2M in English."""
     number = _decimal(value)
     if number is None:
@@ -43,7 +43,7 @@ def count(value: Decimal | int | float | None, language: str) -> str:
     return _signed(number, text)
 
 
-def percent(share: Decimal | float | None, language: str) -> str:
+def percent(share: Decimal | float | None, language: str | None = None) -> str:
     """0.123 → "12%"; below 1% one decimal, 0.005 → "0.5%". The same in both languages."""
     number = _decimal(share)
     if number is None:
@@ -53,7 +53,7 @@ def percent(share: Decimal | float | None, language: str) -> str:
     return _signed(number, text + "%")
 
 
-def score(value: Decimal | float | None, language: str) -> str:
+def score(value: Decimal | float | None, language: str | None = None) -> str:
     """A 0–5 score such as 带货口碑分, always with one decimal: 4.0, 3.9."""
     number = _decimal(value)
     if number is None:

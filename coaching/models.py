@@ -3,7 +3,6 @@
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from tiers.choices import Category
@@ -24,14 +23,14 @@ from .choices import (
     TaskCheck,
     TaskKind,
 )
+from .language import pick
 
 
 class Bilingual:
     """`obj.name` / `obj.title` in the active language: Chinese first, English when asked."""
 
     def localized(self, field: str) -> str:
-        zh, en = getattr(self, f"{field}_zh"), getattr(self, f"{field}_en")
-        return en if (get_language() or "").startswith("en") and en else zh
+        return pick(getattr(self, f"{field}_zh"), getattr(self, f"{field}_en"))
 
 
 class ProgramQuerySet(models.QuerySet):
@@ -104,7 +103,7 @@ class Program(Bilingual, TimeStampedModel):
 
 
 class Stage(Bilingual, models.Model):
-    """An ordered step of a programme; criteria are lists of {"metric", "op", "value"} over window features."""
+    """An ordered step of a programme; criteria are lists of conditions (coaching.conditions) over window features."""
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="stages")
     order = models.PositiveSmallIntegerField(_("order"))
@@ -137,7 +136,7 @@ class Task(Bilingual, models.Model):
     body_zh = models.TextField(_("lesson text (Chinese)"), blank=True)
     body_en = models.TextField(_("lesson text (English)"), blank=True)
     check_by = models.CharField(_("how it is checked"), max_length=12, choices=TaskCheck.choices, default=TaskCheck.SELF_REPORT)
-    criterion = models.JSONField(_("metric criterion"), default=dict, blank=True, help_text='{"metric": "orders", "op": ">=", "value": 10}')
+    criterion = models.JSONField(_("metric criterion"), default=dict, blank=True, help_text='{"feature": "orders", "op": ">=", "value": 10}')
     required = models.BooleanField(_("required"), default=True)
 
     class Meta:

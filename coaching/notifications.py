@@ -6,14 +6,17 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
-from tiers.choices import LADDER, DecisionCause, Tier
+from tiers.choices import LADDER, CreatorType, DecisionCause, Tier
 from tiers.models import Influencer, RefreshRun, TierDecision
 from tiers.rules import PolicyRules
 
-from .choices import NotificationKind, ReasonCode, ReviewStatus
-from .formatting import MISSING, is_chinese, money
+from .choices import NotificationKind, ReasonCode, ReviewStatus, ReviewSubject
+from .formatting import MISSING, money
+from .language import in_sentence, pick, speaking
 from .models import EnrollmentEvent, Notification, ReviewRequest
 
 BATCH = 2_000
@@ -31,29 +34,13 @@ KIND_OF_REASON = {
     **{reason: NotificationKind.EXITED for reason in ReasonCode.values if reason.startswith("exited_")},
 }
 
-# (Chinese, English) labels for the sentences below.
-TIER_LABELS = {
-    Tier.HEAD: ("头部", "head"),
-    Tier.MID: ("腰部", "mid"),
-    Tier.TAIL: ("尾部", "tail"),
-    Tier.NEWCOMER: ("新手", "newcomer"),
-}
-TYPE_LABELS = {
-    "persona": ("人设型", "persona"),
-    "vertical": ("垂直型", "vertical"),
-    "seeding": ("种草型", "seeding"),
-    "entertainment": ("娱乐型", "entertainment"),
-}
-NO_TYPE = ("未判定", "not yet determined")
-SUBJECT_LABELS = {"tier": ("等级", "tier"), "creator_type": ("达人类型", "creator type")}
+# Why a creator left a programme, as the second half of "You left …: <why>."
 EXIT_WHY = {
-    ReasonCode.EXITED_DEMOTED: ("等级已低于该项目面向的等级", "your tier fell below the programme's tiers"),
-    ReasonCode.EXITED_PROMOTED: ("你已晋级，超出了该项目面向的等级", "you were promoted beyond the programme's tiers"),
-    ReasonCode.EXITED_INELIGIBLE: ("不再符合该项目的条件", "you no longer meet the programme's criteria"),
-    ReasonCode.EXITED_CLOSED: ("项目已结束", "the programme has ended"),
+    ReasonCode.EXITED_DEMOTED: gettext_lazy("your tier fell below the programme's tiers"),
+    ReasonCode.EXITED_PROMOTED: gettext_lazy("you were promoted beyond the programme's tiers"),
+    ReasonCode.EXITED_INELIGIBLE: gettext_lazy("you no longer meet the programme's criteria"),
+    ReasonCode.EXITED_CLOSED: gettext_lazy("the programme has ended"),
 }
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")
 
 
 # ---------------------------------------------------------------- writes
@@ -250,114 +237,119 @@ def notifications_for(*, influencer: Influencer, limit: int = INBOX_LIMIT) -> li
 # ---------------------------------------------------------------- sentences
 
 
-def notification_text(notification: Notification, language: str) -> str:
-    """The notification as one short sentence, in Chinese for any zh* language, else in English."""
-    zh = is_chinese(language)
-    return _SENTENCES[notification.kind](notification.data or {}, zh, language)
+def notification_text(notification: Notification, language: str | None = None) -> str:
+    """The notification as one short sentence in `language` (the active one when None)."""
+    with speaking(language):
+        return _SENTENCES[notification.kind](notification.data or {})
 
 
-def _pick(labels: tuple[str, str], zh: bool) -> str:
-    return labels[0] if zh else labels[1]
+def _tier(value) -> str:
+    return in_sentence(Tier(value).label) if value in Tier.values else MISSING
 
 
-def _tier(value, zh: bool) -> str:
-    return _pick(TIER_LABELS[value], zh) if value in TIER_LABELS else MISSING
+def _type(value) -> str:
+    return in_sentence(CreatorType(value).label) if value in CreatorType.values else _("not yet determined")
 
 
-def _type(value, zh: bool) -> str:
-    return _pick(TYPE_LABELS.get(value, NO_TYPE), zh)
-
-
-def _program(data: dict, zh: bool) -> str:
+def _program(data: dict) -> str:
     name_zh = data.get("program_name_zh") or data.get("program_code") or MISSING
-    return name_zh if zh else (data.get("program_name_en") or name_zh)
+    return pick(name_zh, data.get("program_name_en"))
 
 
-def _stage(data: dict, prefix: str, zh: bool) -> str | None:
+def _stage(data: dict, prefix: str) -> str | None:
     name_zh = data.get(f"{prefix}name_zh")
-    return name_zh if zh else (data.get(f"{prefix}name_en") or name_zh)
+    return name_zh and pick(name_zh, data.get(f"{prefix}name_en"))
 
 
-def _date(value: str | None, zh: bool) -> str:
+def _date(value: str | None) -> str:
     if not value:
         return MISSING
-    day = datetime.date.fromisoformat(value)
-    return f"{day.year}年{day.month}月{day.day}日" if zh else f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+    return dateformat.format(datetime.date.fromisoformat(value), pgettext("a date in a sentence", "j F Y"))
 
 
-def _tier_changed(data, zh, language):
+# A change's sentence by its direction and whether a staff override made it: an override says so,
+# or the creator looks for the reason in their figures. Leaving or entering newcomer is neither a
+# promotion nor a demotion, so it is a plain "changed".
+_TIER_CHANGED = {
+    ("up", False): gettext_lazy("Congratulations: your tier went up from %(before)s to %(after)s."),
+    ("up", True): gettext_lazy(
+        "Congratulations: your tier went up from %(before)s to %(after)s (set by the creator-ops team)."
+    ),
+    ("down", False): gettext_lazy("Your tier moved down from %(before)s to %(after)s."),
+    ("down", True): gettext_lazy("Your tier moved down from %(before)s to %(after)s (set by the creator-ops team)."),
+    ("changed", False): gettext_lazy("Your tier changed from %(before)s to %(after)s."),
+    ("changed", True): gettext_lazy("Your tier changed from %(before)s to %(after)s (set by the creator-ops team)."),
+}
+_TYPE_CHANGED = {
+    False: gettext_lazy("Your creator type changed from %(before)s to %(after)s."),
+    True: gettext_lazy("Your creator type changed from %(before)s to %(after)s (set by the creator-ops team)."),
+}
+
+
+def _tier_changed(data):
     before, after = data.get("tier_before"), data.get("tier_after")
-    b, a = _tier(before, zh), _tier(after, zh)
+    direction = "changed"
     if before in LADDER and after in LADDER:
-        if LADDER.index(after) > LADDER.index(before):
-            text = f"恭喜，你的等级从{b}升到了{a}！" if zh else f"Congratulations: your tier went up from {b} to {a}."
-        else:
-            text = f"你的等级从{b}调整为{a}。" if zh else f"Your tier moved down from {b} to {a}."
-    else:
-        # Leaving or entering newcomer is neither a promotion nor a demotion.
-        text = f"你的等级从{b}变为{a}。" if zh else f"Your tier changed from {b} to {a}."
-    return _with_cause(text, data, zh)
+        direction = "up" if LADDER.index(after) > LADDER.index(before) else "down"
+    sentence = _TIER_CHANGED[direction, data.get("cause") == DecisionCause.OVERRIDE]
+    return sentence % {"before": _tier(before), "after": _tier(after)}
 
 
-def _type_changed(data, zh, language):
-    b, a = _type(data.get("type_before"), zh), _type(data.get("type_after"), zh)
-    text = f"你的达人类型从{b}变为{a}。" if zh else f"Your creator type changed from {b} to {a}."
-    return _with_cause(text, data, zh)
+def _type_changed(data):
+    sentence = _TYPE_CHANGED[data.get("cause") == DecisionCause.OVERRIDE]
+    return sentence % {"before": _type(data.get("type_before")), "after": _type(data.get("type_after"))}
 
 
-def _with_cause(text: str, data, zh) -> str:
-    """A staff override, not the metrics, made this change: say so, or the creator looks for the
-    reason in their figures. The note goes before the closing mark: "…调整为腰部（…）。"."""
-    if data.get("cause") != DecisionCause.OVERRIDE:
-        return text
-    return text[:-1] + ("（由达人运营团队调整）" if zh else " (set by the creator-ops team)") + text[-1]
-
-
-def _enrolled(data, zh, language):
-    program, stage = _program(data, zh), _stage(data, "stage_", zh)
+def _enrolled(data):
+    program, stage = _program(data), _stage(data, "stage_")
     if stage:
-        return f"你已加入「{program}」，从「{stage}」开始。" if zh else f"You joined {program}, starting with {stage}."
-    return f"你已加入「{program}」。" if zh else f"You joined {program}."
+        return _("You joined %(programme)s, starting with %(stage)s.") % {"programme": program, "stage": stage}
+    return _("You joined %(programme)s.") % {"programme": program}
 
 
-def _stage_advanced(data, zh, language):
-    program, stage = _program(data, zh), _stage(data, "stage_", zh) or MISSING
-    return f"你在「{program}」进入了下一阶段：「{stage}」。" if zh else f"You moved on to {stage} in {program}."
+def _stage_advanced(data):
+    return _("You moved on to %(stage)s in %(programme)s.") % {
+        "programme": _program(data), "stage": _stage(data, "stage_") or MISSING}
 
 
-def _graduated(data, zh, language):
-    program = _program(data, zh)
+def _graduated(data):
+    program = _program(data)
     if data.get("reason") == ReasonCode.GRADUATED_PROMOTED:
-        return f"恭喜晋级！你已从「{program}」毕业。" if zh else f"Congratulations on your promotion: you graduated from {program}."
-    return (f"恭喜，你完成了「{program}」的全部阶段，顺利毕业！" if zh
-            else f"Congratulations: you completed every stage of {program} and graduated.")
+        return _("Congratulations on your promotion: you graduated from %(programme)s.") % {"programme": program}
+    return _("Congratulations: you completed every stage of %(programme)s and graduated.") % {"programme": program}
 
 
-def _exited(data, zh, language):
-    program = _program(data, zh)
+def _exited(data):
+    program = _program(data)
     why = EXIT_WHY.get(data.get("reason"))
     if why is None:
-        return f"你已离开「{program}」。" if zh else f"You left {program}."
-    return f"你已离开「{program}」：{_pick(why, zh)}。" if zh else f"You left {program}: {_pick(why, zh)}."
+        return _("You left %(programme)s.") % {"programme": program}
+    return _("You left %(programme)s: %(why)s.") % {"programme": program, "why": why}
 
 
-def _demotion_warning(data, zh, language):
-    tier = _tier(data.get("tier"), zh)
-    keep = money(Decimal(data["keep_gmv"]) if data.get("keep_gmv") else None, language)
-    days, on = data.get("window_days", 30), _date(data.get("demote_on"), zh)
-    if zh:
-        return f"你近{days}天的GMV低于{tier}达人的保级线{keep}。如果到{on}还没有回到保级线以上，你的等级将下调一级。"
-    return (f"Your GMV over the last {days} days is below the {tier} keep line of {keep}. "
-            f"Unless it is back above the line by {on}, you will move down a tier.")
+def _demotion_warning(data):
+    days = data.get("window_days", 30)
+    return ngettext(
+        "Your GMV over the last %(days)s day is below the %(tier)s keep line of %(keep)s. "
+        "Unless it is back above the line by %(date)s, you will move down a tier.",
+        "Your GMV over the last %(days)s days is below the %(tier)s keep line of %(keep)s. "
+        "Unless it is back above the line by %(date)s, you will move down a tier.",
+        days,
+    ) % {
+        "days": days,
+        "tier": _tier(data.get("tier")),
+        "keep": money(Decimal(data["keep_gmv"]) if data.get("keep_gmv") else None),
+        "date": _date(data.get("demote_on")),
+    }
 
 
-def _review_answered(data, zh, language):
-    subject = _pick(SUBJECT_LABELS.get(data.get("subject"), ("复核", "review")), zh)
+def _review_answered(data):
+    subject = data.get("subject")
+    what = in_sentence(ReviewSubject(subject).label) if subject in ReviewSubject.values else _("review")
     if data.get("status") == ReviewStatus.CLOSED:
-        return (f"运营已回复并结束了你关于{subject}的复核申请。" if zh
-                else f"The creator-ops team answered and closed your request to review your {subject}.")
-    return (f"运营已回复你关于{subject}的复核申请。" if zh
-            else f"The creator-ops team answered your request to review your {subject}.")
+        return _("The creator-ops team answered and closed your request to review your %(subject)s.") % {
+            "subject": what}
+    return _("The creator-ops team answered your request to review your %(subject)s.") % {"subject": what}
 
 
 _SENTENCES = {

@@ -8,87 +8,7 @@ from tiers.choices import TIER_RANK
 from tiers.rules import Features
 
 from .choices import ReasonCode
-
-OPS = {
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-    "==": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-}
-# Criteria read these Features attributes (fields and share properties).
-METRICS = (
-    "gmv", "live_gmv", "video_gmv", "storefront_gmv", "big_live_gmv", "orders", "active_days", "followers",
-    "reputation", "top_category_gmv", "live_days", "live_sessions", "big_live_days", "videos_posted",
-    "entertainment_videos", "repeat_buyer_rate", "refund_rate", "days_since_onboarding", "live_share",
-    "short_video_storefront_share", "top_category_share", "big_live_share", "entertainment_video_share",
-)
-UNKNOWN_METRIC = "unknown metric {metric!r}"
-UNKNOWN_OP = "must be one of " + ", ".join(OPS)
-NOT_A_NUMBER = "must be a number"
-NOT_AN_OBJECT = "must be an object with metric, op and value"
-
-
-
-class CriteriaError(ValueError):
-    def __init__(self, errors: list[str]):
-        self.errors = tuple(errors)
-        super().__init__("; ".join(errors))
-
-
-@dataclass(frozen=True)
-class Criterion:
-    metric: str
-    op: str
-    value: float
-
-    def holds(self, features: Features | None) -> bool:
-        return OPS[self.op](metric_value(features, self.metric), self.value)
-
-    def to_json(self) -> dict:
-        return {"metric": self.metric, "op": self.op, "value": self.value}
-
-
-def metric_value(features: Features | None, metric: str) -> float:
-    """A metric as a number; no data reads as 0 (nothing done yet)."""
-    if features is None:
-        return 0.0
-    value = getattr(features, metric)
-    return 0.0 if value is None else float(value)
-
-
-def criteria_from_json(data, path: str = "criteria") -> tuple[Criterion, ...]:
-    """Parse a list of {"metric", "op", "value"}; CriteriaError names each bad entry by path."""
-    if isinstance(data, dict):
-        data = [data]
-    errors, criteria = [], []
-    for i, item in enumerate(data or []):
-        where = f"{path}[{i}]"
-        if not isinstance(item, dict):
-            errors.append(f"{where}: {NOT_AN_OBJECT}")
-            continue
-        metric, op, value = item.get("metric"), item.get("op"), item.get("value")
-        if metric not in METRICS:
-            errors.append(f"{where}.metric: {UNKNOWN_METRIC.format(metric=metric)}")
-        if op not in OPS:
-            errors.append(f"{where}.op: {UNKNOWN_OP}")
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            errors.append(f"{where}.value: {NOT_A_NUMBER}")
-            continue
-        try:
-            number = float(value)
-        except ValueError:
-            errors.append(f"{where}.value: {NOT_A_NUMBER}")
-            continue
-        criteria.append(Criterion(metric=metric, op=op, value=number))
-    if errors:
-        raise CriteriaError(errors)
-    return tuple(criteria)
-
-
-def criteria_hold(criteria: tuple[Criterion, ...], features: Features | None) -> bool:
-    return all(c.holds(features) for c in criteria)
+from .conditions import CHANGE_FEATURES, Condition, all_hold, feature_values
 
 
 @dataclass(frozen=True)
@@ -134,11 +54,11 @@ def ineligibility(rule: Eligibility, creator: Creator, today: datetime.date) -> 
 @dataclass(frozen=True)
 class StageSpec:
     id: int
-    entry: tuple[Criterion, ...] = ()
-    exit: tuple[Criterion, ...] = ()
+    entry: tuple[Condition, ...] = ()
+    exit: tuple[Condition, ...] = ()
     exit_needs_tasks: bool = True
     required_tasks: frozenset = frozenset()
-    metric_tasks: tuple[tuple[int, Criterion], ...] = ()
+    metric_tasks: tuple[tuple[int, Condition], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -193,7 +113,7 @@ def step(program: ProgramSpec, creator: Creator, features: Features | None, stat
         if not program.auto or why_not:
             return NOTHING
         first = program.stages[0].id if program.stages else None
-        stage_id, completed_now, events, graduated = _advance(program, first, frozenset(), features)
+        stage_id, completed_now, events, graduated = _advance(program, first, frozenset(), creator, features)
         return Step(
             "graduate" if graduated else "enrol",
             stage_id=stage_id,
@@ -212,7 +132,7 @@ def step(program: ProgramSpec, creator: Creator, features: Features | None, stat
             return Step("update", stage_id=state.stage_id, ineligible_since=since,
                         events=(Event(ReasonCode.INELIGIBLE_GRACE),))
         return NOTHING
-    stage_id, completed_now, events, graduated = _advance(program, state.stage_id, state.completed, features)
+    stage_id, completed_now, events, graduated = _advance(program, state.stage_id, state.completed, creator, features)
     if graduated:
         return Step("graduate", stage_id=stage_id, events=events, completed_now=completed_now)
     if stage_id != state.stage_id or completed_now or state.ineligible_since is not None:
@@ -220,26 +140,37 @@ def step(program: ProgramSpec, creator: Creator, features: Features | None, stat
     return NOTHING
 
 
-def _advance(program: ProgramSpec, stage_id, completed: frozenset, features):
+def criteria_values(creator: Creator, features: Features | None) -> dict:
+    """What stage and task criteria read: the creator's feature values in the window (none without metrics)."""
+    values = feature_values(features, None, creator.tier, creator.creator_type)
+    # Assignment does not read the window before this one: a change on it is unknown here, not 0.
+    values.update(dict.fromkeys(CHANGE_FEATURES))
+    return values
+
+
+def _advance(program: ProgramSpec, stage_id, completed: frozenset, creator: Creator, features):
     """Tick metric tasks and move through every stage whose exit criteria already hold."""
+    if not program.stages:
+        return stage_id, frozenset(), (), False
+    values = criteria_values(creator, features)
     stages = {s.id: i for i, s in enumerate(program.stages)}
     completed_now: set = set()
     events = []
     while stage_id in stages:
         stage = program.stages[stages[stage_id]]
         for task_id, criterion in stage.metric_tasks:
-            if task_id not in completed and task_id not in completed_now and criterion.holds(features):
+            if task_id not in completed and task_id not in completed_now and criterion.holds(values):
                 completed_now.add(task_id)
         done = completed | completed_now
         tasks_ok = not stage.exit_needs_tasks or stage.required_tasks <= done
-        if not (tasks_ok and criteria_hold(stage.exit, features)):
+        if not (tasks_ok and all_hold(stage.exit, values)):
             break
         index = stages[stage_id] + 1
         if index == len(program.stages):
             events.append(Event(ReasonCode.GRADUATED, from_stage=stage_id))
             return stage_id, frozenset(completed_now), tuple(events), True
         following = program.stages[index]
-        if not criteria_hold(following.entry, features):
+        if not all_hold(following.entry, values):
             break
         events.append(Event(ReasonCode.STAGE_ADVANCED, from_stage=stage_id, to_stage=following.id))
         stage_id = following.id

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch, Sum
 from django.utils import timezone
-from django.utils.translation import get_language
 
 from tiers.models import Influencer, TierDecision, TierPolicy
 from tiers.rules import Decision, DemotionWarning, Features, Gap, PolicyRules, TierState, demotion_warning, gap_to_next_tier
@@ -13,6 +12,7 @@ from tiers.selectors import decide_now, decision_history, window_features
 
 from . import playbook
 from .choices import EnrollmentPolicy
+from .conditions import feature_values
 from .models import Enrollment, PlaybookRule, Program, Stage, Task, TaskCompletion
 from .rules import ineligibility
 from .services import as_creator, eligibility_of
@@ -72,7 +72,6 @@ def playbook_rules() -> list[playbook.PlaybookRule]:
 def growth_plan(*, influencer: Influencer, today: datetime.date | None = None, language: str | None = None) -> GrowthPlan:
     """Everything a creator's plan page shows. Twelve queries whatever the creator's history."""
     today = today or timezone.localdate()
-    language = language or get_language() or "zh-hans"
     decided = decide_now(influencer=influencer, today=today)  # 3 queries
     features = decision = policy = None
     next_tier, gaps, warning, actions = None, (), None, []
@@ -89,7 +88,7 @@ def growth_plan(*, influencer: Influencer, today: datetime.date | None = None, l
             window_days=rules.window_days, onboarded={influencer.pk: influencer.onboarded_on},
         ).get(influencer.pk)
         if features is not None:
-            values = playbook.feature_values(features, previous, influencer.tier, influencer.creator_type)
+            values = feature_values(features, previous, influencer.tier, influencer.creator_type)
             actions = playbook.recommend(playbook_rules(), values, influencer.tier, influencer.creator_type, language,
                                          limit=ACTIONS_LIMIT)
 

@@ -25,6 +25,7 @@ from .choices import (
     ReasonCode,
     TaskCheck,
 )
+from .conditions import condition_from_json, conditions_from_json
 from .models import (
     AssignmentRun,
     CoachingNote,
@@ -44,7 +45,6 @@ from .rules import (
     EnrollmentState,
     ProgramSpec,
     StageSpec,
-    criteria_from_json,
     ineligibility,
     step,
 )
@@ -99,12 +99,12 @@ def program_specs(programs) -> list[ProgramSpec]:
             stages.append(
                 StageSpec(
                     id=stage.pk,
-                    entry=criteria_from_json(stage.entry_criteria),
-                    exit=criteria_from_json(stage.exit_criteria),
+                    entry=conditions_from_json(stage.entry_criteria, "entry_criteria"),
+                    exit=conditions_from_json(stage.exit_criteria, "exit_criteria"),
                     exit_needs_tasks=stage.exit_needs_tasks,
                     required_tasks=frozenset(t.pk for t in tasks if t.required),
                     metric_tasks=tuple(
-                        (t.pk, criteria_from_json(t.criterion)[0]) for t in tasks if t.check_by == TaskCheck.METRIC and t.criterion
+                        (t.pk, condition_from_json(t.criterion, "criterion")) for t in tasks if t.check_by == TaskCheck.METRIC and t.criterion
                     ),
                 )
             )

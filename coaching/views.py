@@ -10,7 +10,6 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -65,15 +64,14 @@ def _trend(influencer, days: int):
 
 
 def plan_context(request, influencer: Influencer, *, read_only: bool) -> dict:
-    language = get_language()
-    plan = growth_plan(influencer=influencer, language=language)
+    plan = growth_plan(influencer=influencer)
     days = int(request.GET.get("days", 30)) if request.GET.get("days") in {"30", "90"} else 30
     return {
         "plan": plan,
         "influencer": influencer,
         "read_only": read_only,
-        "tier_reason": tier_reason(influencer.tier, plan.decision.checks if plan.decision else (), language),
-        "type_reason": type_reason(influencer.creator_type, plan.features, language),
+        "tier_reason": tier_reason(influencer.tier, plan.decision.checks if plan.decision else ()),
+        "type_reason": type_reason(influencer.creator_type, plan.features),
         "trend": _trend(influencer, days),
         "trend_days": days,
         "unread": notifications.unread_count(influencer=influencer),
@@ -253,8 +251,7 @@ def review_request(request):
 
 def _notifications_context(influencer) -> dict:
     items = notifications.notifications_for(influencer=influencer)
-    language = get_language()
-    return {"items": [(n, notifications.notification_text(n, language)) for n in items],
+    return {"items": [(n, notifications.notification_text(n)) for n in items],
             "unread": sum(1 for n in items if n.read_at is None)}
 
 

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from decimal import Decimal
 
 from tiers.choices import LADDER, CreatorType, Tier
+from tiers.validation import (
+    NOT_A_NUMBER,
+    NOT_A_SHARE,
+    NOT_A_WHOLE_NUMBER,
+    NOT_AN_OBJECT,
+    UNKNOWN_FIELD,
+    RuleError,
+    decimal,
+    number,
+    whole_number,
+)
 
-# Policy validation messages; a PolicyError line reads "<dotted.path>: <message>".
-NOT_AN_OBJECT = "must be an object"
-UNKNOWN_FIELD = "unknown field"
-NOT_A_NUMBER = "must be a number"
-NOT_A_WHOLE_NUMBER = "must be a whole number"
+# Policy validation messages beyond the shared ones; a PolicyError line reads "<dotted.path>: <message>".
 NEGATIVE = "must not be negative"
-NOT_A_SHARE = "must be between 0 and 1"
 MIN_WINDOW_DAYS, MAX_WINDOW_DAYS = 1, 90
 WINDOW_OUT_OF_RANGE = f"must be between {MIN_WINDOW_DAYS} and {MAX_WINDOW_DAYS}"
 REPUTATION_FLOOR_OUT_OF_RANGE = "must be between 0 and 5"
@@ -31,10 +36,8 @@ _RANK = {tier: rank for rank, tier in enumerate(LADDER)}
 _NEXT_TIER = {Tier.NEWCOMER: Tier.MID, Tier.TAIL: Tier.MID, Tier.MID: Tier.HEAD, Tier.HEAD: None}
 
 
-class PolicyError(ValueError):
-    def __init__(self, errors):
-        self.errors = tuple(errors)
-        super().__init__("; ".join(self.errors))
+class PolicyError(RuleError):
+    pass
 
 
 # --- the policy -----------------------------------------------------------------------------
@@ -195,29 +198,13 @@ class PolicyRules:
 def _parse(raw: dict, key: str, default, path: str, errors: list[str], unparsed: set[str]):
     if key not in raw:
         return default
-    value, kind = raw[key], type(default)
-    try:
-        # bool is an int to Python, but `true` is never a threshold anyone meant.
-        if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
-            raise TypeError
-        if kind is int:
-            number = Decimal(value.strip() if isinstance(value, str) else str(value))
-            if not number.is_finite() or number != number.to_integral_value():
-                raise ValueError
-            return int(number)
-        if kind is float:
-            number = float(value)
-            if not math.isfinite(number):
-                raise ValueError
-            return number
-        number = Decimal(value.strip() if isinstance(value, str) else str(value))
-        if not number.is_finite():
-            raise ValueError
-        return number
-    except (TypeError, ValueError, ArithmeticError):
+    kind = type(default)
+    parsed = {int: whole_number, float: number}.get(kind, decimal)(raw[key])
+    if parsed is None:
         errors.append(f"{path}: {NOT_A_WHOLE_NUMBER if kind is int else NOT_A_NUMBER}")
         unparsed.add(path)
         return default
+    return parsed
 
 
 # --- one creator's inputs and previous state ------------------------------------------------

@@ -1,31 +1,16 @@
 """Template filters that format numbers the way the page's language writes them (1.2万 in Chinese)."""
 
 from django import template
-from django.utils.translation import get_language
 
 from coaching import formatting
 
 register = template.Library()
 
-
-@register.filter
-def money(value):
-    return formatting.money(value, get_language())
-
-
-@register.filter
-def count(value):
-    return formatting.count(value, get_language())
-
-
-@register.filter
-def percent(value):
-    return formatting.percent(value, get_language())
-
-
-@register.filter
-def score(value):
-    return formatting.score(value, get_language())
+# The page's language is the active one, which is what the formatters write in when given none.
+register.filter("money", formatting.money)
+register.filter("count", formatting.count)
+register.filter("percent", formatting.percent)
+register.filter("score", formatting.score)
 
 
 @register.filter

@@ -216,13 +216,14 @@ def test_refresh_tiers_runs_assignment_unless_told_not_to(capsys):
 
 
 def test_stage_criteria_are_validated_when_programmes_are_loaded():
-    from coaching.rules import CriteriaError, criteria_from_json
+    from coaching.conditions import ConditionError, conditions_from_json
 
-    with pytest.raises(CriteriaError) as error:
-        criteria_from_json([{"metric": "gvm", "op": ">=", "value": 1}, {"metric": "gmv", "op": "=>", "value": "x"}])
+    with pytest.raises(ConditionError) as error:
+        conditions_from_json([{"feature": "gvm", "op": ">=", "value": 1}, {"feature": "gmv", "op": "=>", "value": "x"}],
+                             "criteria")
 
     assert error.value.errors == (
-        "criteria[0].metric: unknown metric 'gvm'",
+        "criteria[0].feature: unknown feature 'gvm'",
         "criteria[1].op: must be one of <, <=, >, >=, ==, !=",
         "criteria[1].value: must be a number",
     )

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coaching.formatting import MISSING, count, is_chinese, money, percent, score
+from coaching.formatting import MISSING, count, money, percent, score
 
 ZH, EN = "zh-hans", "en"
 
@@ -101,22 +101,6 @@ def test_percent_is_the_same_in_both_languages(share, text):
 def test_score_keeps_one_decimal(value, text):
     assert score(value, ZH) == text
     assert score(value, EN) == text
-
-
-@pytest.mark.parametrize(
-    ("language", "chinese"),
-    [
-        ("zh-hans", True),
-        ("zh", True),
-        ("zh-Hant", True),
-        ("ZH-CN", True),
-        ("en", False),
-        ("", False),
-        (None, False),
-    ],
-)
-def test_is_chinese(language, chinese):
-    assert is_chinese(language) is chinese
 
 
 # --- properties -------------------------------------------------------------------------------

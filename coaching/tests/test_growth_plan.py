@@ -5,7 +5,6 @@ import datetime
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 from django.utils.translation import override
 
 from coaching.choices import EnrollmentPolicy
@@ -20,17 +19,12 @@ from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
 
 pytestmark = pytest.mark.django_db
 
-TODAY = timezone.localdate()
 PLAN_QUERIES = 13
 
 
-def day(n):
-    return TODAY - datetime.timedelta(days=n)
-
-
 @pytest.fixture
-def tail_creator():
-    creator = InfluencerFactory(onboarded_on=day(400))
+def tail_creator(days_ago):
+    creator = InfluencerFactory(onboarded_on=days_ago(400))
     metric_days(creator, days=30, gmv="2000", live_share="0.9", video_share="0.05")  # ¥60k, almost all live
     refresh_run_sync()
     assignment_run()
@@ -53,19 +47,19 @@ def test_plan_shows_the_gap_to_mid_the_reasons_and_the_village(tail_creator):
     assert plan.warning is None
 
 
-def test_plan_warns_before_a_demotion_with_the_amount_and_the_date():
-    creator = InfluencerFactory(onboarded_on=day(400))
-    metric_days(creator, days=30, end=day(30), gmv="5000")
-    metric_days(creator, days=30, end=day(0), gmv="2500")  # ¥75k now: under the ¥80k keep line
-    refresh_run_sync(today=day(30))
-    refresh_run_sync(today=day(0))
+def test_plan_warns_before_a_demotion_with_the_amount_and_the_date(days_ago):
+    creator = InfluencerFactory(onboarded_on=days_ago(400))
+    metric_days(creator, days=30, end=days_ago(30), gmv="5000")
+    metric_days(creator, days=30, end=days_ago(0), gmv="2500")  # ¥75k now: under the ¥80k keep line
+    refresh_run_sync(today=days_ago(30))
+    refresh_run_sync(today=days_ago(0))
     creator.refresh_from_db()
 
     plan = growth_plan(influencer=creator)
 
     assert creator.tier == Tier.MID
     assert plan.warning is not None
-    assert plan.warning.missing == 5000 and plan.warning.demote_on == day(0) + datetime.timedelta(days=14)
+    assert plan.warning.missing == 5000 and plan.warning.demote_on == days_ago(0) + datetime.timedelta(days=14)
 
 
 def test_plan_queries_do_not_grow_with_programmes_tasks_or_history(tail_creator):
@@ -94,8 +88,8 @@ def test_plan_queries_do_not_grow_with_programmes_tasks_or_history(tail_creator)
     assert many == few == PLAN_QUERIES
 
 
-def test_a_creator_with_no_metrics_gets_a_plan_too():
-    creator = InfluencerFactory(onboarded_on=day(3))
+def test_a_creator_with_no_metrics_gets_a_plan_too(days_ago):
+    creator = InfluencerFactory(onboarded_on=days_ago(3))
     refresh_run_sync()
     assignment_run()
 

@@ -5,7 +5,6 @@ import datetime
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from coaching.choices import NotificationKind, ReasonCode
 from coaching.models import Notification, Stage
@@ -26,12 +25,6 @@ from tiers.services import override_create, refresh_run_sync
 from tiers.tests.factories import InfluencerFactory, metric_days
 
 pytestmark = pytest.mark.django_db
-
-TODAY = timezone.localdate()
-
-
-def day(n):
-    return TODAY - datetime.timedelta(days=n)
 
 
 def told(creator, *kinds):
@@ -55,31 +48,31 @@ def assign_and_notify(today):
 # ---------------------------------------------------------------- after a refresh and an assignment
 
 
-def test_the_tail_mid_tail_timeline_tells_the_creator_each_change():
+def test_the_tail_mid_tail_timeline_tells_the_creator_each_change(days_ago):
     campaign = ProgramFactory(code="mid-growth-season", eligible_tiers=["mid"], name_zh="腰部成长季",
                               name_en="Mid growth season")
-    creator = InfluencerFactory(onboarded_on=day(400))
-    metric_days(creator, days=30, end=day(90), gmv="1000")  # tail: ¥30k a window
-    metric_days(creator, days=30, end=day(60), gmv="5000")  # mid: ¥150k
-    metric_days(creator, days=60, end=day(0), gmv="1000")  # tail again
+    creator = InfluencerFactory(onboarded_on=days_ago(400))
+    metric_days(creator, days=30, end=days_ago(90), gmv="1000")  # tail: ¥30k a window
+    metric_days(creator, days=30, end=days_ago(60), gmv="5000")  # mid: ¥150k
+    metric_days(creator, days=60, end=days_ago(0), gmv="1000")  # tail again
 
     # first classification is not news; joining the village is
-    _, created = refresh_and_notify(day(90))
+    _, created = refresh_and_notify(days_ago(90))
     assert created == 0
-    _, created = assign_and_notify(day(90))
+    _, created = assign_and_notify(days_ago(90))
     assert created == 1
     (joined,) = told(creator)
     assert (joined.kind, joined.data["program_code"], joined.data["stage_name_en"]) == (
         NotificationKind.ENROLLED, "newcomer-village", "Getting started")
 
     # promoted to mid: the tier change, then the village graduation and the two mid programmes
-    promotion, created = refresh_and_notify(day(60))
+    promotion, created = refresh_and_notify(days_ago(60))
     assert created == 1
     (promoted,) = told(creator, NotificationKind.TIER_CHANGED)
-    assert promoted.data == {"tier_before": "tail", "tier_after": "mid", "decided_on": day(60).isoformat(),
+    assert promoted.data == {"tier_before": "tail", "tier_after": "mid", "decided_on": days_ago(60).isoformat(),
                              "cause": "refresh"}
     assert promoted.decision == TierDecision.objects.get(refresh_run=promotion)
-    _, created = assign_and_notify(day(60))
+    _, created = assign_and_notify(days_ago(60))
     assert created == 3
     assert {(n.kind, n.data["program_code"], n.data["reason"]) for n in told(creator)[2:]} == {
         (NotificationKind.GRADUATED, "newcomer-village", ReasonCode.GRADUATED_PROMOTED),
@@ -88,32 +81,32 @@ def test_the_tail_mid_tail_timeline_tells_the_creator_each_change():
     }
 
     # still above the keep line eight days later: no warning yet
-    _, created = refresh_and_notify(day(52))
+    _, created = refresh_and_notify(days_ago(52))
     assert created == 0
 
-    # below the keep line at day(42): a warning with the line and the first day a demotion can happen
-    _, created = refresh_and_notify(day(42))
+    # below the keep line at days_ago(42): a warning with the line and the first day a demotion can happen
+    _, created = refresh_and_notify(days_ago(42))
     assert created == 1
     (warning,) = told(creator, NotificationKind.DEMOTION_WARNING)
-    assert warning.warning_on == day(42)
-    assert warning.data == {"tier": "mid", "keep_gmv": "80000", "window_days": 30, "below_since": day(42).isoformat(),
-                            "demote_on": day(28).isoformat()}
+    assert warning.warning_on == days_ago(42)
+    assert warning.data == {"tier": "mid", "keep_gmv": "80000", "window_days": 30,
+                            "below_since": days_ago(42).isoformat(), "demote_on": days_ago(28).isoformat()}
     assert notification_text(warning, "en").startswith("Your GMV over the last 30 days is below the mid keep line of ¥80,000.")
 
     # still below a week later: the same warning is not repeated
-    _, created = refresh_and_notify(day(35))
+    _, created = refresh_and_notify(days_ago(35))
     assert created == 0
 
     # demoted on the day the warning named
-    _, created = refresh_and_notify(day(28))
+    _, created = refresh_and_notify(days_ago(28))
     assert created == 1
     assert [n.data for n in told(creator, NotificationKind.TIER_CHANGED)][1] == {
-        "tier_before": "mid", "tier_after": "tail", "decided_on": day(28).isoformat(), "cause": "refresh"}
+        "tier_before": "mid", "tier_after": "tail", "decided_on": days_ago(28).isoformat(), "cause": "refresh"}
     # the pool's grace period is not news; the village taking them back is
-    _, created = assign_and_notify(day(28))
+    _, created = assign_and_notify(days_ago(28))
     assert created == 1
     # a week later they leave the pool and the campaign
-    _, created = assign_and_notify(day(21))
+    _, created = assign_and_notify(days_ago(21))
     assert created == 2
     exits = told(creator, NotificationKind.EXITED)
     assert {(n.data["program_code"], n.data["reason"]) for n in exits} == {
@@ -122,18 +115,18 @@ def test_the_tail_mid_tail_timeline_tells_the_creator_each_change():
     assert notification_text(exits[0], "zh-hans").startswith("你已离开「")
 
 
-def test_stage_moves_and_graduation_in_a_staged_programme_are_notified():
+def test_stage_moves_and_graduation_in_a_staged_programme_are_notified(days_ago):
     programme = ProgramFactory(code="tail-sprint", eligible_tiers=["tail"], name_zh="尾部冲刺", name_en="Tail sprint")
     Stage.objects.create(program=programme, order=1, name_zh="起步", name_en="Warm-up", exit_needs_tasks=False,
-                         exit_criteria=[{"metric": "gmv", "op": ">=", "value": 50000}])
+                         exit_criteria=[{"feature": "gmv", "op": ">=", "value": 50000}])
     Stage.objects.create(program=programme, order=2, name_zh="冲刺", name_en="Sprint", exit_needs_tasks=False,
-                         exit_criteria=[{"metric": "gmv", "op": ">=", "value": 70000}])
-    creator = InfluencerFactory(onboarded_on=day(400))
-    metric_days(creator, days=30, end=day(61), gmv="1000")  # ¥30k: stage 1
-    metric_days(creator, days=30, end=day(31), gmv="2000")  # ¥60k: stage 2
-    metric_days(creator, days=31, end=day(0), gmv="2500")  # ¥75k: graduated, and still tail
+                         exit_criteria=[{"feature": "gmv", "op": ">=", "value": 70000}])
+    creator = InfluencerFactory(onboarded_on=days_ago(400))
+    metric_days(creator, days=30, end=days_ago(61), gmv="1000")  # ¥30k: stage 1
+    metric_days(creator, days=30, end=days_ago(31), gmv="2000")  # ¥60k: stage 2
+    metric_days(creator, days=31, end=days_ago(0), gmv="2500")  # ¥75k: graduated, and still tail
 
-    for today in (day(61), day(31), day(0)):
+    for today in (days_ago(61), days_ago(31), days_ago(0)):
         refresh_and_notify(today)
         assign_and_notify(today)
 
@@ -148,14 +141,14 @@ def test_stage_moves_and_graduation_in_a_staged_programme_are_notified():
     assert Influencer.objects.get(pk=creator.pk).tier == Tier.TAIL
 
 
-def test_a_type_change_is_notified_but_not_a_first_type():
-    creator = InfluencerFactory(onboarded_on=day(400))
-    metric_days(creator, days=30, end=day(30), gmv="1000", live_share="0.8", video_share="0.1")  # one category: vertical
-    metric_days(creator, days=30, end=day(0), gmv="1000", live_share="0.1", video_share="0.8")  # video: seeding
-    _, created = refresh_and_notify(day(30))
+def test_a_type_change_is_notified_but_not_a_first_type(days_ago):
+    creator = InfluencerFactory(onboarded_on=days_ago(400))
+    metric_days(creator, days=30, end=days_ago(30), gmv="1000", live_share="0.8", video_share="0.1")  # one category: vertical
+    metric_days(creator, days=30, end=days_ago(0), gmv="1000", live_share="0.1", video_share="0.8")  # video: seeding
+    _, created = refresh_and_notify(days_ago(30))
     assert (created, Influencer.objects.get(pk=creator.pk).creator_type) == (0, "vertical")
 
-    _, created = refresh_and_notify(day(0))
+    _, created = refresh_and_notify(days_ago(0))
 
     assert created == 1
     (changed,) = told(creator)
@@ -164,15 +157,15 @@ def test_a_type_change_is_notified_but_not_a_first_type():
     assert notification_text(changed, "zh-hans") == "你的达人类型从垂直型变为种草型。"
 
 
-def test_running_the_notification_jobs_again_creates_nothing():
-    creators = [InfluencerFactory(onboarded_on=day(400)) for _ in range(3)]
+def test_running_the_notification_jobs_again_creates_nothing(days_ago):
+    creators = [InfluencerFactory(onboarded_on=days_ago(400)) for _ in range(3)]
     for creator in creators:
-        metric_days(creator, days=30, end=day(30), gmv="1000")
-        metric_days(creator, days=30, end=day(0), gmv="5000")
-    refresh_and_notify(day(30))
-    assign_and_notify(day(30))
-    refresh = refresh_run_sync(today=day(0))
-    assignment = assignment_run(today=day(0))
+        metric_days(creator, days=30, end=days_ago(30), gmv="1000")
+        metric_days(creator, days=30, end=days_ago(0), gmv="5000")
+    refresh_and_notify(days_ago(30))
+    assign_and_notify(days_ago(30))
+    refresh = refresh_run_sync(today=days_ago(0))
+    assignment = assignment_run(today=days_ago(0))
 
     first = notifications_after_refresh(refresh_run_id=refresh.pk) + notifications_after_assignment(
         assignment_run_id=assignment.pk)
@@ -185,11 +178,11 @@ def test_running_the_notification_jobs_again_creates_nothing():
     assert Notification.objects.count() == total
 
 
-def test_the_after_refresh_listener_assigns_then_notifies_once():
-    creator = InfluencerFactory(onboarded_on=day(400))
-    metric_days(creator, days=30, end=day(31), gmv="1000")
-    metric_days(creator, days=31, end=day(0), gmv="5000")
-    refresh_run_sync(today=day(31))
+def test_the_after_refresh_listener_assigns_then_notifies_once(days_ago):
+    creator = InfluencerFactory(onboarded_on=days_ago(400))
+    metric_days(creator, days=30, end=days_ago(31), gmv="1000")
+    metric_days(creator, days=31, end=days_ago(0), gmv="5000")
+    refresh_run_sync(today=days_ago(31))
     run = refresh_run_sync()
 
     assignment_after_refresh(run_id=run.pk)
@@ -199,10 +192,10 @@ def test_the_after_refresh_listener_assigns_then_notifies_once():
         (NotificationKind.ENROLLED, "mid-product-pool"), (NotificationKind.TIER_CHANGED, None)]
 
 
-def test_a_staff_override_moves_programmes_and_tells_the_creator_at_once(admin_user):
+def test_a_staff_override_moves_programmes_and_tells_the_creator_at_once(admin_user, days_ago):
     # given a tail creator in the newcomer village
-    creator = InfluencerFactory(onboarded_on=day(400))
-    metric_days(creator, days=30, end=day(0), gmv="1000")
+    creator = InfluencerFactory(onboarded_on=days_ago(400))
+    metric_days(creator, days=30, end=days_ago(0), gmv="1000")
     assign_and_notify(refresh_run_sync().run_date)
     assert [n.data["program_code"] for n in told(creator)] == ["newcomer-village"]
 
@@ -238,8 +231,8 @@ def _run_with_changes(creators: int, run_date: datetime.date) -> RefreshRun:
     return run
 
 
-def test_notifications_after_refresh_takes_the_same_queries_for_3_or_30_creators():
-    few_run, many_run = _run_with_changes(3, day(10)), _run_with_changes(30, day(5))
+def test_notifications_after_refresh_takes_the_same_queries_for_3_or_30_creators(days_ago):
+    few_run, many_run = _run_with_changes(3, days_ago(10)), _run_with_changes(30, days_ago(5))
 
     with CaptureQueriesContext(connection) as few:
         few_created = notifications_after_refresh(refresh_run_id=few_run.pk)
@@ -248,21 +241,22 @@ def test_notifications_after_refresh_takes_the_same_queries_for_3_or_30_creators
 
     assert (few_created, many_created) == (3 * 3, 30 * 3)
     assert len(many.captured_queries) == len(few.captured_queries)
-    warning = Notification.objects.filter(kind=NotificationKind.DEMOTION_WARNING, warning_on=day(5)).first()
-    assert warning.data["demote_on"] == (day(5) + datetime.timedelta(days=14)).isoformat()
+    warning = Notification.objects.filter(kind=NotificationKind.DEMOTION_WARNING, warning_on=days_ago(5)).first()
+    assert warning.data["demote_on"] == (days_ago(5) + datetime.timedelta(days=14)).isoformat()
 
 
-def test_the_warning_waits_for_the_minimum_stay_when_it_ends_after_the_grace_period():
+def test_the_warning_waits_for_the_minimum_stay_when_it_ends_after_the_grace_period(days_ago):
     published = TierPolicy.objects.published().get()
     rules = {**published.rules, "anti_flap": {**published.rules["anti_flap"], "min_days_in_tier": 30}}
     policy = TierPolicy.objects.create(version=published.version + 1, name="long stay", rules=rules)
-    run = RefreshRun.objects.create(policy=policy, trigger="command", run_date=day(0), status="succeeded", active=None)
-    InfluencerFactory(tier=Tier.MID, tier_since=day(5), below_keep_since=day(0))
+    run = RefreshRun.objects.create(policy=policy, trigger="command", run_date=days_ago(0), status="succeeded",
+                                    active=None)
+    InfluencerFactory(tier=Tier.MID, tier_since=days_ago(5), below_keep_since=days_ago(0))
 
     assert notifications_after_refresh(refresh_run_id=run.pk) == 1
 
     warning = Notification.objects.get(kind=NotificationKind.DEMOTION_WARNING)
-    assert warning.data["demote_on"] == (day(5) + datetime.timedelta(days=30)).isoformat()  # not day(0) + 14
+    assert warning.data["demote_on"] == (days_ago(5) + datetime.timedelta(days=30)).isoformat()  # not days_ago(0) + 14
 
 
 def test_notifications_after_assignment_takes_the_same_queries_for_3_or_30_creators():

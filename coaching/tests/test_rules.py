@@ -2,14 +2,15 @@
 
 import datetime
 from decimal import Decimal
+from functools import partial
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coaching.choices import ReasonCode
+from coaching.conditions import Condition
 from coaching.rules import (
     Creator,
-    Criterion,
     Eligibility,
     EnrollmentState,
     ProgramSpec,
@@ -18,20 +19,17 @@ from coaching.rules import (
     step,
 )
 from tiers.choices import CreatorType, Tier
-from tiers.rules import Features
+from tiers.tests.factories import FeaturesFactory
 
 TODAY = datetime.date(2026, 11, 25)
 
-
-def features(**overrides):
-    base = dict(
-        days_since_onboarding=100, active_days=20, orders=50, gmv=Decimal("30000"), live_gmv=Decimal("15000"),
-        video_gmv=Decimal("10000"), storefront_gmv=Decimal("5000"), big_live_gmv=Decimal("0"), followers=20000,
-        reputation=Decimal("4.6"), top_category="beauty", top_category_gmv=Decimal("20000"), live_days=10,
-        live_sessions=10, big_live_days=0, videos_posted=10, entertainment_videos=1, repeat_buyer_rate=0.3,
-        refund_rate=0.05,
-    )
-    return Features(**{**base, **overrides})
+# A tail creator of a few weeks who sells, live and otherwise, and has done the village's metric tasks.
+features = partial(
+    FeaturesFactory, days_since_onboarding=100, active_days=20, orders=50, gmv=Decimal("30000"),
+    live_gmv=Decimal("15000"), video_gmv=Decimal("10000"), storefront_gmv=Decimal("5000"), followers=20000,
+    reputation=Decimal("4.6"), top_category_gmv=Decimal("20000"), live_days=10, live_sessions=10, videos_posted=10,
+    entertainment_videos=1, repeat_buyer_rate=0.3,
+)
 
 
 VILLAGE = ProgramSpec(
@@ -40,9 +38,9 @@ VILLAGE = ProgramSpec(
     eligibility=Eligibility(tiers=frozenset({Tier.NEWCOMER, Tier.TAIL})),
     stages=(
         StageSpec(id=10, required_tasks=frozenset({100, 101}),
-                  metric_tasks=((101, Criterion("storefront_gmv", ">", 0)),)),
-        StageSpec(id=11, exit=(Criterion("orders", ">=", 10),), required_tasks=frozenset({110}),
-                  metric_tasks=((110, Criterion("live_sessions", ">=", 1)),)),
+                  metric_tasks=((101, Condition("storefront_gmv", ">", 0)),)),
+        StageSpec(id=11, exit=(Condition("orders", ">=", 10),), required_tasks=frozenset({110}),
+                  metric_tasks=((110, Condition("live_sessions", ">=", 1)),)),
     ),
     grace_days=0,
 )

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from tiers.choices import Category
 from tiers.models import DailyMetric, Influencer
+from tiers.rules import Features
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -18,6 +19,21 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     password = factory.django.Password("ladder-test-pass")
+
+
+class FeaturesFactory(factory.Factory):
+    """One creator's window features, as the pure rules read them: by default a settled, rated,
+    active tail creator selling mostly through short video. Tests pass what they need changed."""
+
+    class Meta:
+        model = Features
+
+    days_since_onboarding, active_days, orders, followers = 200, 25, 800, 120_000
+    # ¥50k in the window: a fifth live, the rest short video and storefront; no big live events
+    gmv, live_gmv, video_gmv, storefront_gmv = Decimal("50000"), Decimal("10000"), Decimal("20000"), Decimal("15000")
+    big_live_gmv, top_category, top_category_gmv = Decimal("0"), Category.BEAUTY.value, Decimal("25000")
+    live_days, live_sessions, big_live_days, videos_posted, entertainment_videos = 4, 4, 0, 30, 3
+    reputation, repeat_buyer_rate, refund_rate = Decimal("4.5"), 0.1, 0.05
 
 
 class InfluencerFactory(factory.django.DjangoModelFactory):

@@ -37,6 +37,7 @@ from tiers.rules import (
     gap_to_next_tier,
     type_scores,
 )
+from tiers.tests.factories import FeaturesFactory as creator
 
 POLICY = PolicyRules.default()
 TODAY = date(2025, 3, 8)
@@ -46,33 +47,6 @@ RANK = {tier: rank for rank, tier in enumerate(LADDER)}
 
 def days_ago(days):
     return TODAY - timedelta(days=days)
-
-
-def creator(**changes):
-    """A settled, rated, active tail creator selling mostly through short video; change what a test needs."""
-    values = dict(
-        days_since_onboarding=200,
-        active_days=25,
-        orders=800,
-        gmv=Decimal("50000"),
-        live_gmv=Decimal("10000"),
-        video_gmv=Decimal("20000"),
-        storefront_gmv=Decimal("15000"),
-        big_live_gmv=Decimal("0"),
-        followers=120_000,
-        reputation=Decimal("4.5"),
-        top_category=Category.BEAUTY.value,
-        top_category_gmv=Decimal("25000"),
-        live_days=4,
-        live_sessions=4,
-        big_live_days=0,
-        videos_posted=30,
-        entertainment_videos=3,
-        repeat_buyer_rate=0.1,
-        refund_rate=0.05,
-    )
-    values.update(changes)
-    return Features(**values)
 
 
 def was(tier, since_days=60, below_days=None, creator_type=None):
