@@ -41,6 +41,15 @@ def tier_reason(tier: str | None, checks, language: str) -> str:
             parts.append(f"近期有成交的天数为{active.value}天，需要至少{active.threshold}天。" if zh else
                          f"You sold on {active.value} days in the window; at least {active.threshold} are needed.")
         return "".join(parts) if zh else " ".join(parts)
+    # A judged creator is never a newcomer again: a thin window is said, and the tier judged as usual.
+    activity = by.get("activity.active_days")
+    if activity is not None and not activity.passed:
+        if activity.value == "0":
+            parts.append("周期内没有成交，等级按零销售额评定。" if zh else
+                         "No sales in the window: your tier is judged on zero sales.")
+        else:
+            parts.append(f"周期内只有{activity.value}天有成交，等级照常按销售额评定。" if zh else
+                         f"You sold on only {activity.value} days in the window; your tier is still judged on your sales.")
     for level in (Tier.HEAD, Tier.MID):
         promote = by.get(f"{level}.promote_gmv")
         if tier == level and promote is not None:
@@ -77,8 +86,12 @@ def tier_reason(tier: str | None, checks, language: str) -> str:
 def type_reason(creator_type: str | None, features, language: str) -> str:
     """Why this type: the figure that defines it, for this creator."""
     zh = _lang(language) == "zh"
-    if creator_type is None or features is None:
+    if creator_type is None:
         return "数据还不足以判断类型。" if zh else "Not enough data to tell your type yet."
+    if features is None or not (features.gmv > 0 or features.videos_posted > 0):
+        # tiers.rules keeps the last type through a window with nothing in it.
+        return ("周期内没有成交或视频，类型沿用之前的判断。" if zh else
+                "No sales or videos in the window: your type stays as it was.")
     if creator_type == "seeding":
         share = percent(features.short_video_storefront_share, language)
         return f"短视频和橱窗成交占{share}。" if zh else f"{share} of your sales come from short videos and the storefront."
