@@ -28,7 +28,7 @@ MID_NOT_BELOW_HEAD = "must be below {head}"  # {head}: e.g. "head.keep_gmv"
 # One overwhelming ratio (say a 40x repeat-buyer rate) must not decide the type on its own.
 SCORE_CAP = 3.0
 # A type's rule holds when its score reaches this.
-TYPE_RULE_HOLDS = Decimal(1)
+_TYPE_RULE_HOLDS = Decimal(1)
 
 _RANK = {tier: rank for rank, tier in enumerate(LADDER)}
 # A newcomer's next goal is mid: tail is where they land, not something to work towards.
@@ -676,9 +676,9 @@ def _decide_type(features, rules: TypeRules, previous_type, checks):
             RuleCheck(
                 f"type.{name}",
                 "score",
-                _shown(score, lambda value: value >= TYPE_RULE_HOLDS),
+                _shown(score, lambda value: value >= _TYPE_RULE_HOLDS),
                 "1.0",
-                score >= TYPE_RULE_HOLDS,
+                score >= _TYPE_RULE_HOLDS,
             )
         )
     # max() takes the first of equals, so a tie goes to the earlier type in CreatorType order.
@@ -689,7 +689,7 @@ def _decide_type(features, rules: TypeRules, previous_type, checks):
     chosen = best
     # The margin keeps the previous type against a stronger one only while its own rule holds: a
     # type whose rule fails gives way.
-    if previous_type in exact and previous_type != best and exact[previous_type] >= TYPE_RULE_HOLDS:
+    if previous_type in exact and previous_type != best and exact[previous_type] >= _TYPE_RULE_HOLDS:
         lead = exact[best] - exact[previous_type]
         switch_margin = _exact_threshold(rules.switch_margin)
         switched = lead > switch_margin
