@@ -37,6 +37,15 @@ def _tier_reason(tier, by) -> str:
                                   "You sold on %(days)s days in the window; at least %(needed)s are needed.",
                                   int(active.value)) % {"days": active.value, "needed": active.threshold})
         return sentences(parts)
+    # A judged creator is never a newcomer again: a thin window is said, and the tier judged as usual.
+    activity = by.get("activity.active_days")
+    if activity is not None and not activity.passed:
+        if activity.value == "0":
+            parts.append(_("No sales in the window: your tier is judged on zero sales."))
+        else:
+            parts.append(ngettext("You sold on only %(days)s day in the window; your tier is still judged on your sales.",
+                                  "You sold on only %(days)s days in the window; your tier is still judged on your sales.",
+                                  int(activity.value)) % {"days": activity.value})
     for level in (Tier.HEAD, Tier.MID):
         promote = by.get(f"{level}.promote_gmv")
         if tier == level and promote is not None:
@@ -76,8 +85,11 @@ def type_reason(creator_type: str | None, features, language: str | None = None)
 
 
 def _type_reason(creator_type, features) -> str:
-    if creator_type is None or features is None:
+    if creator_type is None:
         return _("Not enough data to tell your type yet.")
+    if features is None or not (features.gmv > 0 or features.videos_posted > 0):
+        # tiers.rules keeps the last type through a window with nothing in it.
+        return _("No sales or videos in the window: your type stays as it was.")
     if creator_type == "seeding":
         return _("%(share)s of your sales come from short videos and the storefront.") % {
             "share": percent(features.short_video_storefront_share)}

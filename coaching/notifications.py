@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from tiers.choices import LADDER, CreatorType, DecisionCause, Tier
 from tiers.models import Influencer, RefreshRun, TierDecision
-from tiers.rules import PolicyRules
+from tiers.rules import PolicyRules, demotion_date
 
 from .choices import NotificationKind, ReasonCode, ReviewStatus, ReviewSubject
 from .formatting import MISSING, money
@@ -138,11 +138,10 @@ def _demotion_warnings(run: RefreshRun) -> int:
     for rows in _pages(below, "tier", "tier_since"):
         notifications = []
         for row in rows:
-            # The first refresh that may demote, counted as tiers.rules.decide counts it: the grace
-            # period below the line and the minimum stay in the tier must both be over.
-            demote_on = warned_on + datetime.timedelta(days=anti_flap.grace_days)
-            if row["tier_since"] is not None:
-                demote_on = max(demote_on, row["tier_since"] + datetime.timedelta(days=anti_flap.min_days_in_tier))
+            # The first refresh that may demote, as tiers.rules.decide counts it.
+            demote_on = demotion_date(
+                tier_since=row["tier_since"] or warned_on, below_keep_since=warned_on, anti_flap=anti_flap
+            )
             notifications.append(Notification(
                 influencer_id=row["pk"], kind=NotificationKind.DEMOTION_WARNING, warning_on=warned_on,
                 data={"tier": row["tier"], "keep_gmv": str(rules.thresholds(row["tier"]).keep_gmv),

@@ -82,7 +82,8 @@ def growth_plan(*, influencer: Influencer, today: datetime.date | None = None, l
                           below_keep_since=influencer.below_keep_since)
         if features is not None and influencer.tier:
             next_tier, gaps = gap_to_next_tier(features, rules, influencer.tier)
-            warning = demotion_warning(features, rules, state, today)
+        # A judged creator with nothing in the window is judged as selling nothing: warn them too.
+        warning = demotion_warning(features, rules, state, today)
         previous = window_features(  # the window before this one, for trends
             first_id=influencer.pk, last_id=influencer.pk, today=today - datetime.timedelta(days=rules.window_days),
             window_days=rules.window_days, onboarded={influencer.pk: influencer.onboarded_on},

@@ -158,7 +158,15 @@ class TierPolicy(TimeStampedModel):
     name = models.CharField(_("name"), max_length=120)
     status = models.CharField(_("status"), max_length=16, choices=PolicyStatus.choices, default=PolicyStatus.DRAFT)
     # PolicyRules.to_json(): validated by tiers.rules.PolicyRules.from_json on every write.
-    rules = models.JSONField(_("rules"))
+    rules = models.JSONField(
+        _("rules"),
+        help_text=_(
+            "Newcomer is an entry state: the newcomer section applies only to a creator never judged "
+            "before. Once judged head, mid or tail, a creator is never a newcomer again: with thin or "
+            "no data they are judged by the usual lines (no metrics in the window count as no sales) "
+            "and move down only as anti_flap allows, like anyone else."
+        ),
+    )
     notes = models.TextField(_("notes"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from tiers.choices import LADDER, CreatorType, Tier
 from tiers.validation import (
@@ -30,6 +33,8 @@ MID_NOT_BELOW_HEAD = "must be below {head}"  # {head}: e.g. "head.keep_gmv"
 
 # One overwhelming ratio (say a 40x repeat-buyer rate) must not decide the type on its own.
 SCORE_CAP = 3.0
+# A type's rule holds when its score reaches this.
+_TYPE_RULE_HOLDS = Decimal(1)
 
 _RANK = {tier: rank for rank, tier in enumerate(LADDER)}
 # A newcomer's next goal is mid: tail is where they land, not something to work towards.
@@ -239,23 +244,23 @@ class Features:
 
     @property
     def live_share(self) -> float:
-        return _share(self.live_gmv, self.gmv)
+        return float(_share(self.live_gmv, self.gmv))
 
     @property
     def short_video_storefront_share(self) -> float:
-        return _share(self.video_gmv + self.storefront_gmv, self.gmv)
+        return float(_share(self.video_gmv + self.storefront_gmv, self.gmv))
 
     @property
     def top_category_share(self) -> float:
-        return _share(self.top_category_gmv, self.gmv)
+        return float(_share(self.top_category_gmv, self.gmv))
 
     @property
     def big_live_share(self) -> float:
-        return _share(self.big_live_gmv, self.gmv)
+        return float(_share(self.big_live_gmv, self.gmv))
 
     @property
     def entertainment_video_share(self) -> float:
-        return _share(self.entertainment_videos, self.videos_posted)
+        return float(_share(self.entertainment_videos, self.videos_posted))
 
     def to_json(self) -> dict:
         return {f.name: _json_value(getattr(self, f.name)) for f in fields(self)}
@@ -271,12 +276,44 @@ class Features:
         return cls(**values)
 
 
+# What a judged creator with no metrics in the window is judged on: no sales, nothing known.
+# (days_since_onboarding is never read for them: the newcomer rule no longer applies.)
+_NO_SALES = Features(
+    days_since_onboarding=0,
+    active_days=0,
+    orders=0,
+    gmv=Decimal(0),
+    live_gmv=Decimal(0),
+    video_gmv=Decimal(0),
+    storefront_gmv=Decimal(0),
+    big_live_gmv=Decimal(0),
+    followers=0,
+    reputation=None,
+    top_category=None,
+    top_category_gmv=Decimal(0),
+    live_days=0,
+    live_sessions=0,
+    big_live_days=0,
+    videos_posted=0,
+    entertainment_videos=0,
+    repeat_buyer_rate=0.0,
+    refund_rate=0.0,
+)
+
+
 @dataclass(frozen=True)
 class TierState:
     tier: str | None = None
     creator_type: str | None = None
     tier_since: date | None = None
     below_keep_since: date | None = None
+    # Judged by the rules before, though the tier no longer says so (a staff pin just lapsed).
+    judged_before: bool = False
+
+    @property
+    def judged(self) -> bool:
+        """Once judged (head, mid or tail), a creator is never a newcomer again."""
+        return self.judged_before or self.tier in LADDER
 
 
 @dataclass(frozen=True)
@@ -299,8 +336,13 @@ class RuleCheck:
 
     `passed` reads the rule as written: value meets threshold. For newcomer checks a failure is
     what made the creator a newcomer; for anti-flap checks a pass is what let a demotion through.
-    Override checks carry the pinned value in `value`, what the rules gave in `threshold`, and
-    the staff member's reason in `note`. A missing input (no reputation yet) reads as "".
+    A judged creator gets activity.active_days instead of the newcomer checks: a failure marks
+    thin data (or none, value "0") without changing the tier. type.no_evidence means the window
+    showed no type at all and the type in `value` was kept. Override checks carry the pinned
+    value in `value`, what the rules gave in `threshold`, and the staff member's reason in `note`.
+    A missing input (no reputation yet) reads as "". Shown values are never rounded across the
+    threshold: `passed` comes from the exact comparison, and a value shows as many digits as it
+    takes to read that way.
     """
 
     rule: str
@@ -350,9 +392,15 @@ def decide(
 ) -> Decision:
     """Tier and type for one creator at this refresh, with every rule consulted in order.
 
-    Tier: thin or missing data makes a newcomer; otherwise the promote rules give a target, a
-    promotion takes effect at once, and a drop below the keep line waits out the minimum stay and
-    the grace period, then goes down at most max_steps_down rungs. Overrides win last.
+    Tier: newcomer is an entry state. A creator never judged is a newcomer while new or thin on
+    data. Once judged (head, mid or tail) the newcomer rule no longer applies: thin data is judged
+    by the usual lines, and no metrics in the window count as no sales. The promote rules give a
+    target; a promotion takes effect at once; a drop below the keep line waits until
+    demotion_date(), then goes down at most max_steps_down rungs. Overrides win last.
+
+    Type: the strongest score, compared unrounded. The switch margin keeps the previous type only
+    while its own rule still holds. A window with no evidence of any type (no sales and no videos,
+    or nothing that scores) keeps the previous type: a quiet month is not a change of type.
     """
     checks: list[RuleCheck] = []
     tier, tier_since, below_keep_since = _decide_tier(features, policy, previous, today, checks)
@@ -389,12 +437,17 @@ def decide(
 
 
 def _decide_tier(features, policy, previous, today, checks):
-    if _is_newcomer(features, policy.newcomer, checks):
-        return Tier.NEWCOMER, _since(previous, Tier.NEWCOMER, today), None
+    if not previous.judged:
+        if _is_newcomer(features, policy.newcomer, checks):
+            return Tier.NEWCOMER, _since(previous, Tier.NEWCOMER, today), None
+    else:
+        _record_activity(features, policy.newcomer, checks)
+        if features is None:
+            features = _NO_SALES
 
     target = _target_tier(features, policy, checks)
-    before = Tier(previous.tier) if previous.tier else None
-    if before is None or before == Tier.NEWCOMER or _RANK[target] > _RANK[before]:
+    before = Tier(previous.tier) if previous.tier in LADDER else None
+    if before is None or _RANK[target] > _RANK[before]:
         return target, _since(previous, target, today), None
 
     kept = _keeps(features, policy, before, checks)
@@ -406,21 +459,30 @@ def _decide_tier(features, policy, previous, today, checks):
     anti_flap = policy.anti_flap
     tier_since = previous.tier_since or today
     below_since = previous.below_keep_since or today
+    demote_on = demotion_date(tier_since=tier_since, below_keep_since=below_since, anti_flap=anti_flap)
     days_in_tier = (today - tier_since).days
     days_below = (today - below_since).days
-    settled = days_in_tier >= anti_flap.min_days_in_tier
     checks.append(
         RuleCheck(
-            "anti_flap.min_days", "days_in_tier", str(days_in_tier), str(anti_flap.min_days_in_tier), settled
+            "anti_flap.min_days",
+            "days_in_tier",
+            str(days_in_tier),
+            str(anti_flap.min_days_in_tier),
+            days_in_tier >= anti_flap.min_days_in_tier,
         )
     )
-    graced = days_below >= anti_flap.grace_days
     checks.append(
-        RuleCheck("anti_flap.grace", "days_below_keep", str(days_below), str(anti_flap.grace_days), graced)
+        RuleCheck(
+            "anti_flap.grace",
+            "days_below_keep",
+            str(days_below),
+            str(anti_flap.grace_days),
+            days_below >= anti_flap.grace_days,
+        )
     )
     wanted = _RANK[before] - _RANK[target]
     steps = min(wanted, anti_flap.max_steps_down)
-    if not (settled and graced) or steps < 1:
+    if today < demote_on or steps < 1:
         return before, tier_since, below_since
 
     checks.append(
@@ -433,6 +495,19 @@ def _decide_tier(features, policy, previous, today, checks):
     # too; the next step then waits out its own grace period and minimum stay.
     still_below = tier != target and not _keeps(features, policy, tier, None)
     return tier, today, today if still_below else None
+
+
+def demotion_date(*, tier_since: date, below_keep_since: date, anti_flap: AntiFlap) -> date:
+    """The first refresh that may demote a creator below their keep line since below_keep_since:
+    both the grace period below the line and the minimum stay in the tier must be over.
+
+    The one place this is counted: decide(), demotion_warning() and the creator's warning
+    notification all ask it.
+    """
+    return max(
+        below_keep_since + timedelta(days=anti_flap.grace_days),
+        tier_since + timedelta(days=anti_flap.min_days_in_tier),
+    )
 
 
 def _since(previous: TierState, tier: str, today: date) -> date:
@@ -466,6 +541,21 @@ def _is_newcomer(features, rule: NewcomerRule, checks) -> bool:
         )
     )
     return not (onboarded and active)
+
+
+def _record_activity(features, rule: NewcomerRule, checks) -> None:
+    """A judged creator's thin window, on the newcomer rule's own line, marked for ops; the tier
+    is judged as usual whatever it says."""
+    active_days = 0 if features is None else features.active_days
+    checks.append(
+        RuleCheck(
+            "activity.active_days",
+            "active_days",
+            str(active_days),
+            str(rule.min_active_days),
+            active_days >= rule.min_active_days,
+        )
+    )
 
 
 def _target_tier(features: Features, policy: PolicyRules, checks) -> Tier:
@@ -527,68 +617,125 @@ def _keeps(features: Features, policy: PolicyRules, tier: Tier, checks) -> bool:
 
 
 def type_scores(features: Features, rules: TypeRules) -> dict[str, float]:
-    """Per type, the weakest of its conditions as value/threshold: 1.0 or more means all hold."""
+    """Per type, the weakest of its conditions as value/threshold: 1.0 or more means all hold.
+
+    Not rounded: a top category of 69.997% scores just under 1.0 against a 70% line.
+    """
+    return {name: float(score) for name, score in _type_scores(features, rules).items()}
+
+
+def _type_scores(features: Features, rules: TypeRules) -> dict[str, Decimal]:
+    # Exact decimals, so a share that sits on its line scores exactly 1 and a lead exactly at the
+    # switch margin is not a float hair above it.
+    gmv = features.gmv
     persona = min(
-        _ratio(features.live_share, rules.persona_min_live_share),
+        _ratio(_share(features.live_gmv, gmv), rules.persona_min_live_share),
         _ratio(features.live_days, rules.persona_min_live_days),
         _ratio(features.repeat_buyer_rate, rules.persona_min_repeat_buyer_rate),
     )
-    vertical = _ratio(features.top_category_share, rules.vertical_min_top_category_share)
-    seeding = _ratio(features.short_video_storefront_share, rules.seeding_min_share)
+    vertical = _ratio(_share(features.top_category_gmv, gmv), rules.vertical_min_top_category_share)
+    seeding = _ratio(_share(features.video_gmv + features.storefront_gmv, gmv), rules.seeding_min_share)
     big_live_events = min(
-        _ratio(features.big_live_share, rules.entertainment_min_big_live_share),
+        _ratio(_share(features.big_live_gmv, gmv), rules.entertainment_min_big_live_share),
         _at_most(features.big_live_days, rules.entertainment_max_big_live_days),
     )
     entertainment = max(
-        _ratio(features.entertainment_video_share, rules.entertainment_min_video_share),
+        _ratio(
+            _share(features.entertainment_videos, features.videos_posted),
+            rules.entertainment_min_video_share,
+        ),
         big_live_events,
     )
-    # Rounded before anything compares them, so the recorded scores explain the choice exactly.
     return {
-        CreatorType.PERSONA.value: round(persona, 4),
-        CreatorType.VERTICAL.value: round(vertical, 4),
-        CreatorType.SEEDING.value: round(seeding, 4),
-        CreatorType.ENTERTAINMENT.value: round(entertainment, 4),
+        CreatorType.PERSONA.value: persona,
+        CreatorType.VERTICAL.value: vertical,
+        CreatorType.SEEDING.value: seeding,
+        CreatorType.ENTERTAINMENT.value: entertainment,
     }
 
 
 def _decide_type(features, rules: TypeRules, previous_type, checks):
     if features is None or not (features.gmv > 0 or features.videos_posted > 0):
-        return None, {}, 0.0
-    scores = type_scores(features, rules)
-    for name, score in scores.items():
-        checks.append(RuleCheck(f"type.{name}", "score", _text(score), "1.0", score >= 1.0))
-    # sorted() is stable, so a tie goes to the earlier type in CreatorType order.
-    best = sorted(scores, key=lambda name: -scores[name])[0]
-    if scores[best] <= 0:
-        return None, scores, 0.0
+        return _kept_without_evidence(previous_type, {}, checks)
+    exact = _type_scores(features, rules)
+    scores = {name: float(score) for name, score in exact.items()}
+    for name, score in exact.items():
+        checks.append(
+            RuleCheck(
+                f"type.{name}",
+                "score",
+                _shown(score, lambda value: value >= _TYPE_RULE_HOLDS),
+                "1.0",
+                score >= _TYPE_RULE_HOLDS,
+            )
+        )
+    # max() takes the first of equals, so a tie goes to the earlier type in CreatorType order.
+    best = max(exact, key=exact.__getitem__)
+    if exact[best] <= 0:
+        return _kept_without_evidence(previous_type, scores, checks)
 
     chosen = best
-    if previous_type in scores and previous_type != best:
-        lead = round(scores[best] - scores[previous_type], 4)
-        switched = lead > rules.switch_margin
+    # The margin keeps the previous type against a stronger one only while its own rule holds: a
+    # type whose rule fails gives way.
+    if previous_type in exact and previous_type != best and exact[previous_type] >= _TYPE_RULE_HOLDS:
+        lead = exact[best] - exact[previous_type]
+        switch_margin = _exact_threshold(rules.switch_margin)
+        switched = lead > switch_margin
         checks.append(
-            RuleCheck("type.switch_margin", "score_lead", _text(lead), _text(rules.switch_margin), switched)
+            RuleCheck(
+                "type.switch_margin",
+                "score_lead",
+                _shown(lead, lambda value: value > switch_margin),
+                _text(rules.switch_margin),
+                switched,
+            )
         )
         if not switched:
             chosen = previous_type
-    margin = scores[chosen] - max(score for name, score in scores.items() if name != chosen)
-    return CreatorType(chosen), scores, round(margin, 4)
+    margin = exact[chosen] - max(score for name, score in exact.items() if name != chosen)
+    return CreatorType(chosen), scores, float(margin)
 
 
-def _ratio(value, threshold) -> float:
+def _kept_without_evidence(previous_type, scores, checks):
+    """No evidence of any type this window: keep the last type rather than flap to none and back."""
+    kept = CreatorType(previous_type) if previous_type in CreatorType.values else None
+    checks.append(RuleCheck("type.no_evidence", "creator_type", str(kept or ""), "", False))
+    return kept, scores, 0.0
+
+
+_ZERO = Decimal(0)
+_SCORE_CAP = Decimal(repr(SCORE_CAP))
+
+
+def _exact(value) -> Decimal | None:
+    """A feature number as the decimal it reads as (a rate of 0.25 is 0.25); None for NaN."""
+    if isinstance(value, Decimal):
+        return None if value.is_nan() else value
+    if isinstance(value, float):
+        return None if math.isnan(value) else Decimal(repr(value))
+    return Decimal(value)
+
+
+@functools.lru_cache(maxsize=64)
+def _exact_threshold(threshold: float | int) -> Decimal:
+    """A policy line as the decimal it was written as: 0.7 is 0.7, not the float just under it."""
+    return Decimal(repr(threshold))
+
+
+def _ratio(value, threshold) -> Decimal:
     if threshold <= 0:
-        return SCORE_CAP
-    if not value >= 0:  # negative or NaN input: the condition plainly does not hold
-        return 0.0
-    return min(SCORE_CAP, value / threshold)
+        return _SCORE_CAP
+    number = _exact(value)
+    if number is None or number < 0:  # negative or NaN input: the condition plainly does not hold
+        return _ZERO
+    return min(_SCORE_CAP, number / _exact_threshold(threshold))
 
 
-def _at_most(count: int, limit: int) -> float:
+def _at_most(count: int, limit: int) -> Decimal:
     """An upper-bound condition scored the other way round: fewer is stronger, none fails."""
     if count < 1:
-        return 0.0
-    return min(SCORE_CAP, limit / count)
+        return _ZERO
+    return min(_SCORE_CAP, Decimal(limit) / Decimal(count))
 
 
 # --- what the growth plan needs ---------------------------------------------------------------
@@ -645,27 +792,31 @@ class DemotionWarning:
 
 
 def demotion_warning(
-    features: Features, policy: PolicyRules, state: TierState, today: date, near: float = 0.1
+    features: Features | None, policy: PolicyRules, state: TierState, today: date, near: float = 0.1
 ) -> DemotionWarning | None:
     """Warn a mid or head creator who is below their keep line, or within `near` above it.
 
-    demote_on is the first refresh date a demotion can happen if GMV stays where it is, with the
-    grace period and minimum stay counted the way decide() counts them.
+    demote_on is the first refresh date a demotion can happen if GMV stays where it is, from
+    demotion_date() as decide() uses it. No metrics in the window count as no sales, as in decide().
     """
     if state.tier not in (Tier.MID, Tier.HEAD):
         return None
+    if features is None:
+        features = _NO_SALES
     tier = Tier(state.tier)
     if _RANK[_target_tier(features, policy, None)] >= _RANK[tier]:
         return None
     anti_flap = policy.anti_flap
     keep_gmv = policy.thresholds(tier).keep_gmv
-    settled_on = (state.tier_since or today) + timedelta(days=anti_flap.min_days_in_tier)
+    tier_since = state.tier_since or today
     if features.gmv < keep_gmv:
         below_since = state.below_keep_since or today
-        demote_on = max(today, below_since + timedelta(days=anti_flap.grace_days), settled_on)
+        demote_on = max(
+            today, demotion_date(tier_since=tier_since, below_keep_since=below_since, anti_flap=anti_flap)
+        )
     elif features.gmv < keep_gmv * (1 + Decimal(str(near))):
         # Not below yet: the grace period would start at the earliest today.
-        demote_on = max(today + timedelta(days=anti_flap.grace_days), settled_on)
+        demote_on = demotion_date(tier_since=tier_since, below_keep_since=today, anti_flap=anti_flap)
     else:
         return None
     return DemotionWarning(
@@ -680,10 +831,11 @@ def demotion_warning(
 # --- small helpers ----------------------------------------------------------------------------
 
 
-def _share(part, whole) -> float:
+def _share(part, whole) -> Decimal:
+    """Exact, for the type rules; the Features properties give it as a float for display."""
     if not whole:
-        return 0.0
-    return float(part / whole)
+        return Decimal(0)
+    return Decimal(part) / Decimal(whole)
 
 
 def _text(value) -> str:
@@ -691,9 +843,23 @@ def _text(value) -> str:
         return ""
     if isinstance(value, Decimal):
         return format(value, "f")
-    if isinstance(value, float):
-        return str(round(value, 4))
     return str(value)
+
+
+def _shown(value: Decimal, meets: Callable[[Decimal], bool]) -> str:
+    """value cut to 4 decimals, or to as many more as it takes to read on the same side of its
+    line as the value itself: 0.99996 against 1.0 shows "0.99996", never "1.0"."""
+    for places in range(4, 26):
+        shown = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
+        if meets(shown) == meets(value):
+            break
+    else:
+        shown = value
+    text = format(shown, "f")
+    if "." in text:
+        text = text.rstrip("0")
+        text += "0" if text.endswith(".") else ""
+    return text
 
 
 def _json_value(value):

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.db import connection
 
-from .choices import OverrideField, PolicyStatus
+from .choices import LADDER, DecisionCause, OverrideField, PolicyStatus
 from .models import Influencer, TierDecision, TierOverride, TierPolicy
 from .rules import NO_OVERRIDES, Features, Overrides, PolicyRules
 
@@ -172,6 +172,17 @@ def policy_rules_published() -> PolicyRules:
 
 def decision_history(*, influencer: Influencer):
     return TierDecision.objects.filter(influencer=influencer).select_related("policy", "actor", "refresh_run")
+
+
+def judged_by_rules(*, influencer_ids) -> set[int]:
+    """Those of these creators whom the rules (not a staff pin) have ever placed on head, mid or tail."""
+    return set(
+        TierDecision.objects.filter(
+            influencer_id__in=list(influencer_ids),
+            tier_after__in=LADDER,
+            cause__in=(DecisionCause.REFRESH, DecisionCause.POLICY_CHANGE, DecisionCause.OVERRIDE_LAPSED),
+        ).values_list("influencer_id", flat=True).distinct()
+    )
 
 
 def overrides_open_between(*, first_id: int, last_id: int):

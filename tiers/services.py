@@ -13,7 +13,14 @@ from django.utils.module_loading import import_string
 from .choices import TIER_RANK, CreatorType, DecisionCause, OverrideField, PolicyStatus, RunStatus, RunTrigger, Tier
 from .models import Influencer, RefreshChunk, RefreshRun, TierDecision, TierOverride, TierPolicy
 from .rules import PolicyRules, RuleCheck, TierState, decide
-from .selectors import overrides_from, overrides_open_between, policy_published, tune_for_batch, window_features
+from .selectors import (
+    judged_by_rules,
+    overrides_from,
+    overrides_open_between,
+    policy_published,
+    tune_for_batch,
+    window_features,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -318,6 +325,11 @@ def refresh_chunk_apply(*, run_id: int, index: int) -> bool:
             lapsed_override_ids.append(override.pk)
         else:
             pins.setdefault(override.influencer_id, {})[override.field] = override
+    # A lapsed tier pin is forgotten, but not that the rules had judged the creator before it:
+    # they are never a newcomer again.
+    judged_before = judged_by_rules(
+        influencer_ids=[influencer_id for influencer_id, fields in lapsed.items() if OverrideField.TIER in fields]
+    ) if lapsed else set()
 
     cause = DecisionCause.POLICY_CHANGE if run.trigger == RunTrigger.POLICY_PUBLISH else DecisionCause.REFRESH
     states, decisions = [], []
@@ -332,6 +344,7 @@ def refresh_chunk_apply(*, run_id: int, index: int) -> bool:
                 creator_type=None if OverrideField.CREATOR_TYPE in fields else creator_type,
                 tier_since=None if OverrideField.TIER in fields else tier_since,
                 below_keep_since=None if OverrideField.TIER in fields else below_keep_since,
+                judged_before=influencer_id in judged_before,
             )
         pin = pins.get(influencer_id)
         overrides = overrides_from(pin or {})

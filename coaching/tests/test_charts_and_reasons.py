@@ -39,3 +39,28 @@ def test_reasons_name_the_creators_numbers_in_both_languages():
     assert "12" in tier_reason("newcomer", newcomer, "en") and "30" in tier_reason("newcomer", newcomer, "en")
     assert tier_reason("head", pinned, "en") == "Set by the creator-ops team: Signed key account"
     assert type_reason(None, None, "zh-hans") == "数据还不足以判断类型。"
+
+
+def test_a_judged_creator_with_a_thin_window_is_told_so_and_never_called_a_newcomer():
+    thin = [RuleCheck("activity.active_days", "active_days", "3", "7", False),
+            RuleCheck("mid.promote_gmv", "gmv", "90000", "100000", False),
+            RuleCheck("mid.promote_followers", "followers", "1000", "500000", False),
+            RuleCheck("mid.keep_gmv", "gmv", "90000", "80000", True)]
+    empty = [RuleCheck("activity.active_days", "active_days", "0", "7", False),
+             RuleCheck("mid.promote_gmv", "gmv", "0", "100000", False),
+             RuleCheck("mid.keep_gmv", "gmv", "0", "80000", False),
+             RuleCheck("anti_flap.grace", "days_below_keep", "0", "14", False)]
+
+    assert tier_reason("mid", thin, "en").startswith(
+        "You sold on only 3 days in the window; your tier is still judged on your sales.")
+    assert tier_reason("mid", thin, "zh-hans").startswith("周期内只有3天有成交，等级照常按销售额评定。")
+    assert tier_reason("mid", empty, "en") == (
+        "No sales in the window: your tier is judged on zero sales. The keep line is ¥80,000; you have ¥0. "
+        "Below the keep line for 0 of 14 grace days.")
+    for reason in (tier_reason("mid", thin, "en"), tier_reason("mid", empty, "en")):
+        assert "newcomer" not in reason and "rated once" not in reason
+
+
+def test_a_type_kept_through_an_empty_window_says_so():
+    assert type_reason("persona", None, "en") == "No sales or videos in the window: your type stays as it was."
+    assert type_reason("persona", None, "zh-hans") == "周期内没有成交或视频，类型沿用之前的判断。"

@@ -98,3 +98,23 @@ def test_a_creator_with_no_metrics_gets_a_plan_too(days_ago):
     assert plan.influencer.tier == Tier.NEWCOMER
     assert plan.features is None and plan.actions == []
     assert [p.program.code for p in plan.programmes] == ["newcomer-village"]
+
+
+def test_a_judged_creator_with_nothing_in_the_window_is_warned_and_not_called_a_newcomer(days_ago):
+    # given a mid creator whose last sale was 40 days ago
+    creator = InfluencerFactory(onboarded_on=days_ago(400))
+    metric_days(creator, days=30, end=days_ago(40), gmv="5000")
+    refresh_run_sync(today=days_ago(40))
+    refresh_run_sync(today=days_ago(0))
+    creator = Influencer.objects.get(pk=creator.pk)
+
+    with override("en"):
+        plan = growth_plan(influencer=creator)
+
+    # then they are still mid, warned that nothing sold means moving down after the grace period
+    assert creator.tier == Tier.MID and plan.features is None
+    assert plan.warning is not None
+    assert (plan.warning.gmv, plan.warning.missing) == (0, 80000)
+    assert plan.warning.demote_on == days_ago(0) + datetime.timedelta(days=14)
+    assert plan.decision.tier == Tier.MID
+    assert not any(c.rule.startswith("newcomer.") for c in plan.decision.checks)

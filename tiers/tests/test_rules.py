@@ -419,11 +419,48 @@ def test_more_steps_down_when_policy_allows():
     assert decision.tier == Tier.TAIL
 
 
-def test_thin_data_makes_a_judged_creator_a_newcomer_again():
-    decision = decide(creator(active_days=3), POLICY, was(Tier.HEAD, since_days=90), TODAY)
+@pytest.mark.parametrize("tier", LADDER)
+def test_thin_data_does_not_make_a_judged_creator_a_newcomer_and_is_marked(tier):
+    decision = decide(creator(active_days=3, gmv=Decimal("3500000")), POLICY, was(tier, since_days=90), TODAY)
 
-    assert decision.tier == Tier.NEWCOMER
+    assert decision.tier == Tier.HEAD
+    assert newcomer_checks_fired(decision) == []
+    thin = check(decision, "activity.active_days")
+    assert (thin.value, thin.threshold, thin.passed) == ("3", "7", False)
+
+
+def test_an_active_judged_creator_is_marked_active():
+    decision = decide(creator(active_days=7), POLICY, was(Tier.TAIL), TODAY)
+
+    assert check(decision, "activity.active_days").passed
+
+
+def test_no_metrics_judges_a_judged_creator_as_no_sales():
+    # given a mid creator long past the grace period, whose metrics stopped
+    decision = decide(None, POLICY, was(Tier.MID, since_days=60, below_days=14, creator_type="persona"), TODAY)
+
+    # then they step down to tail like any creator with no sales, and keep their type
+    assert (decision.tier, decision.creator_type) == (Tier.TAIL, CreatorType.PERSONA)
+    assert check(decision, "mid.keep_gmv").value == "0"
+    assert check(decision, "activity.active_days").value == "0"
+    assert not check(decision, "activity.active_days").passed
+
+
+def test_no_metrics_starts_the_grace_period_of_a_judged_creator():
+    decision = decide(None, POLICY, was(Tier.HEAD, since_days=60), TODAY)
+
+    assert (decision.tier, decision.below_keep_since) == (Tier.HEAD, TODAY)
+
+
+def test_a_creator_judged_before_a_lapsed_pin_is_not_a_newcomer():
+    # the refresh wipes a lapsed pin's tier, but remembers that the rules had judged the creator
+    previous = TierState(judged_before=True)
+
+    decision = decide(creator(active_days=2), POLICY, previous, TODAY)
+
+    assert decision.tier == Tier.TAIL
     assert decision.tier_since == TODAY
+    assert newcomer_checks_fired(decision) == []
 
 
 # --- overrides --------------------------------------------------------------------------------
@@ -546,11 +583,25 @@ def test_one_huge_ratio_is_capped():
     assert max(scores.values()) <= SCORE_CAP
 
 
+def vertical_and_seeding(top_category_gmv, video_gmv):
+    """A ¥100 creator whose vertical and seeding scores are set by two amounts, nothing else scoring."""
+    return creator(
+        gmv=Decimal("100"),
+        live_gmv=Decimal("0"),
+        video_gmv=Decimal(video_gmv),
+        storefront_gmv=Decimal("0"),
+        top_category_gmv=Decimal(top_category_gmv),
+        videos_posted=0,
+        entertainment_videos=0,
+    )
+
+
 def test_type_switch_needs_more_than_the_margin():
-    features = creator()
+    # both rules hold (vertical 0.8/0.7, seeding 0.7/0.5): the margin decides
+    features = vertical_and_seeding(top_category_gmv="80", video_gmv="70")
     scores = type_scores(features, POLICY.types)
     lead = scores["seeding"] - scores["vertical"]
-    assert lead > 0
+    assert scores["vertical"] >= 1.0 and lead > 0
 
     sticky = replace(POLICY, types=replace(POLICY.types, switch_margin=min(1.0, lead + 0.01)))
     loose = replace(POLICY, types=replace(POLICY.types, switch_margin=max(0.0, lead - 0.01)))
@@ -567,39 +618,98 @@ def test_type_switch_needs_more_than_the_margin():
 
 
 def test_type_switch_exactly_at_the_margin_keeps_the_previous_type():
-    # 0.55 - 0.50 is a hair above 0.05 in floating point; scores are rounded so the margin is exact.
-    features = creator(
-        gmv=Decimal("100"),
-        live_gmv=Decimal("0"),
-        video_gmv=Decimal("27.5"),
-        storefront_gmv=Decimal("0"),
-        top_category_gmv=Decimal("35"),
-        videos_posted=0,
-        entertainment_videos=0,
-    )
+    # 1.05 - 1.0 is a hair above 0.05 in floating point; scores are exact decimals, so it is not.
+    features = vertical_and_seeding(top_category_gmv="70", video_gmv="52.5")
     policy = replace(POLICY, types=replace(POLICY.types, switch_margin=0.05))
     scores = type_scores(features, policy.types)
-    assert (scores["seeding"], scores["vertical"]) == (0.55, 0.5)
+    assert (scores["seeding"], scores["vertical"]) == (1.05, 1.0)
 
     decision = decide(features, policy, TierState(creator_type="vertical"), TODAY)
 
     assert decision.creator_type == CreatorType.VERTICAL
+    margin = check(decision, "type.switch_margin")
+    assert (margin.value, margin.threshold, margin.passed) == ("0.05", "0.05", False)
 
 
-def test_no_sales_and_no_videos_has_no_type():
-    features = creator(
-        gmv=Decimal("0"),
-        live_gmv=Decimal("0"),
-        video_gmv=Decimal("0"),
-        storefront_gmv=Decimal("0"),
-        top_category_gmv=Decimal("0"),
-        videos_posted=0,
-        entertainment_videos=0,
-    )
+def test_a_type_whose_rule_fails_is_not_kept_by_the_margin():
+    # vertical 0.69/0.7 fails, seeding 0.51/0.5 holds; seeding leads by 0.034, less than the margin
+    features = vertical_and_seeding(top_category_gmv="69", video_gmv="51")
 
-    decision = decide(features, POLICY, TierState(creator_type="persona"), TODAY)
+    decision = decide(features, POLICY, TierState(creator_type="vertical"), TODAY)
+
+    assert decision.creator_type == CreatorType.SEEDING
+    assert not check(decision, "type.vertical").passed and check(decision, "type.seeding").passed
+
+
+def test_a_top_category_a_hair_under_the_line_is_not_vertical_and_does_not_read_as_passing():
+    # 69.997% of sales in one category against the 70% line
+    features = vertical_and_seeding(top_category_gmv="69.997", video_gmv="10")
+
+    decision = decide(features, POLICY, TierState(), TODAY)
+
+    vertical = check(decision, "type.vertical")
+    assert vertical.passed is False
+    assert Decimal(vertical.value) < 1
+    assert vertical.value == "0.9999"
+    assert decision.type_scores["vertical"] < 1.0
+
+
+def test_a_lead_a_hair_over_the_margin_shows_the_digits_that_make_it_so():
+    # seeding 1.05001 leads vertical 1.0 by 0.00001 more than the 0.05 margin: it switches, and
+    # the lead must not read "0.05", which would not beat a 0.05 margin
+    features = vertical_and_seeding(top_category_gmv="70", video_gmv="52.5005")
+
+    decision = decide(features, POLICY, TierState(creator_type="vertical"), TODAY)
+
+    assert decision.creator_type == CreatorType.SEEDING
+    margin = check(decision, "type.switch_margin")
+    assert (margin.value, margin.threshold, margin.passed) == ("0.05001", "0.05", True)
+
+
+def test_scores_show_four_decimals_when_that_does_not_cross_the_line():
+    decision = decide(vertical_and_seeding(top_category_gmv="50", video_gmv="10"), POLICY, TierState(), TODAY)
+
+    assert check(decision, "type.vertical").value == "0.7142"  # 0.714285…, cut, not rounded up
+    assert check(decision, "type.seeding").value == "0.2"
+
+
+NOTHING_SOLD_OR_POSTED = dict(
+    gmv=Decimal("0"),
+    live_gmv=Decimal("0"),
+    video_gmv=Decimal("0"),
+    storefront_gmv=Decimal("0"),
+    top_category_gmv=Decimal("0"),
+    videos_posted=0,
+    entertainment_videos=0,
+)
+
+
+def test_no_sales_and_no_videos_has_no_type_yet():
+    decision = decide(creator(**NOTHING_SOLD_OR_POSTED), POLICY, TierState(), TODAY)
 
     assert (decision.creator_type, decision.type_scores, decision.type_margin) == (None, {}, 0.0)
+
+
+@pytest.mark.parametrize("features", [creator(**NOTHING_SOLD_OR_POSTED), None], ids=["nothing", "no metrics"])
+def test_no_evidence_keeps_the_last_type(features):
+    decision = decide(features, POLICY, was(Tier.MID, creator_type="persona"), TODAY)
+
+    assert (decision.creator_type, decision.type_scores, decision.type_margin) == (CreatorType.PERSONA, {}, 0.0)
+    kept = check(decision, "type.no_evidence")
+    assert (kept.value, kept.passed) == ("persona", False)
+
+
+def test_sales_that_score_for_no_type_keep_the_last_type():
+    # live sales with no repeat buyers, no category, no videos, no big events: nothing scores
+    features = creator(
+        live_gmv=Decimal("50000"), video_gmv=Decimal("0"), storefront_gmv=Decimal("0"), top_category_gmv=Decimal("0"),
+        repeat_buyer_rate=0.0, videos_posted=0, entertainment_videos=0,
+    )
+
+    decision = decide(features, POLICY, was(Tier.TAIL, creator_type="seeding"), TODAY)
+
+    assert set(decision.type_scores.values()) == {0.0}
+    assert decision.creator_type == CreatorType.SEEDING
 
 
 def test_explanation_is_json_safe_and_in_evaluation_order():
@@ -608,10 +718,19 @@ def test_explanation_is_json_safe_and_in_evaluation_order():
     explanation = json.loads(json.dumps(decision.explanation_json()))
 
     rules = [line["rule"] for line in explanation["checks"]]
-    assert rules[:2] == ["newcomer.onboarding", "newcomer.active_days"]
+    assert rules[0] == "activity.active_days"  # judged before: the newcomer rule is not consulted
+    assert "newcomer.onboarding" not in rules
     assert rules.index("head.promote_gmv") < rules.index("mid.promote_gmv") < rules.index("type.persona")
     assert set(explanation["type_scores"]) == set(CreatorType.values)
     assert check(decision, "mid.promote_gmv").value == "120000"
+
+
+def test_a_creator_never_judged_is_checked_against_the_newcomer_rule_first():
+    decision = decide(creator(gmv=Decimal("120000")), POLICY, was(Tier.NEWCOMER), TODAY)
+
+    rules = [line.rule for line in decision.checks]
+    assert rules[:2] == ["newcomer.onboarding", "newcomer.active_days"]
+    assert "activity.active_days" not in rules
 
 
 def test_features_json_round_trip():
@@ -928,8 +1047,9 @@ def test_no_demotion_inside_grace_or_minimum_stay(features, policy, previous):
 
 
 @PROPERTY
-@given(features=features_st(newcomer=True), policy=policies, previous=states_st())
-def test_thin_data_is_always_newcomer(features, policy, previous):
+@given(features=st.one_of(st.none(), features_st(newcomer=True)), policy=policies,
+       previous=states_st(tiers=(None, Tier.NEWCOMER)))
+def test_thin_data_is_newcomer_until_judged(features, policy, previous):
     decision = decide(features, policy, previous, TODAY)
 
     assert decision.tier == Tier.NEWCOMER
@@ -983,8 +1103,12 @@ def test_type_is_the_best_score_or_the_previous_one_within_the_margin(features, 
     assume(decision.creator_type is not None)
 
     scores = decision.type_scores
+    if not scores or max(scores.values()) == 0:
+        assert decision.creator_type == previous_type  # no evidence of any type: nothing changes
+        return
     best = max(scores.values())
-    if decision.creator_type == previous_type:
+    if decision.creator_type == previous_type and scores[previous_type] < best:
+        assert scores[previous_type] >= 1.0  # the margin keeps only a type whose rule holds
         assert best - scores[previous_type] <= POLICY.types.switch_margin + 1e-9
     else:
         assert scores[decision.creator_type] == best
