@@ -593,6 +593,12 @@ def _eligibility_problem(*, influencer: Influencer, program: Program, today) -> 
     return ineligibility(eligibility_of(program), creator, today)
 
 
+def _creator_may_join(influencer: Influencer, program: Program) -> bool:
+    """Opt-in programmes, and an automatic one the creator left: leaving it is undone only by joining again."""
+    return (program.enrollment_policy == EnrollmentPolicy.OPT_IN
+            or Enrollment.objects.opted_out().filter(influencer=influencer, program=program).exists())
+
+
 @transaction.atomic
 def enrollment_sign_up(*, influencer: Influencer, program: Program, by, source: str = EnrollmentSource.CREATOR) -> Enrollment:
     """A creator (or staff for them) joins an opt-in programme. Sending it twice enrols once."""
@@ -601,7 +607,7 @@ def enrollment_sign_up(*, influencer: Influencer, program: Program, by, source: 
     existing = Enrollment.objects.active().filter(influencer=influencer, program=program).first()
     if existing:
         return existing
-    if source == EnrollmentSource.CREATOR and program.enrollment_policy != EnrollmentPolicy.OPT_IN:
+    if source == EnrollmentSource.CREATOR and not _creator_may_join(influencer, program):
         raise CoachingError(NOT_OPT_IN.format(program=program.name))
     today = timezone.localdate()
     problem = _eligibility_problem(influencer=influencer, program=program, today=today)
@@ -621,10 +627,11 @@ def enrollment_sign_up(*, influencer: Influencer, program: Program, by, source: 
 
 @transaction.atomic
 def enrollment_leave(*, enrollment: Enrollment, by) -> Enrollment:
+    """A creator leaves a campaign or an opt-in programme; assignment leaves them out until they join again."""
     enrollment = Enrollment.objects.select_for_update().select_related("program").get(pk=enrollment.pk)
     if enrollment.status != EnrollmentStatus.ACTIVE:
         raise CoachingError(NOT_ACTIVE)
-    if enrollment.program.enrollment_policy != EnrollmentPolicy.OPT_IN and enrollment.program.kind != ProgramKind.CAMPAIGN:
+    if not enrollment.program.creators_may_leave:
         raise CoachingError(CANNOT_LEAVE)
     enrollment.status = EnrollmentStatus.EXITED
     enrollment.reason = ReasonCode.LEFT_BY_CREATOR
