@@ -569,7 +569,7 @@ def assignment_after_refresh(*, run_id: int, in_process: bool = True) -> None:
     run = assignment_request(refresh_run_id=run_id, today=run_date)
     assignment_proceed(in_process=in_process)
     run.refresh_from_db()
-    logger.info("assignment #%s after refresh #%s: %s", run.pk, run_id, run.get_status_display())
+    logger.info("assignment #%s after refresh #%s: %s", run.pk, run_id, run.status)
 
 
 def assignment_after_decision(*, decision_id: int) -> None:
