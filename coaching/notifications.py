@@ -190,17 +190,18 @@ _EVENT_DATA = {
 
 @transaction.atomic
 def notifications_after_assignment(*, assignment_run_id: int, first_id: int | None = None,
-                                   last_id: int | None = None) -> int:
+                                   last_id: int | None = None, from_event_id: int | None = None) -> int:
     """One notification per enrolment, stage, graduation and exit event of an assignment run.
 
     Set-based like notifications_after_refresh, and like it limited to one chunk's creators when
-    given their id range; running it again creates nothing. Returns how many notifications were
-    created.
+    given their id range, and to the events from `from_event_id` on when given; running it again
+    creates nothing. Returns how many notifications were created.
     """
-    events = _of_creators(
-        EnrollmentEvent.objects.filter(assignment_run_id=assignment_run_id, reason__in=list(KIND_OF_REASON)),
-        "enrollment__influencer__id", first_id, last_id,
-    ).filter(_not_notified(enrollment_event=OuterRef("pk")))
+    events = EnrollmentEvent.objects.filter(assignment_run_id=assignment_run_id, reason__in=list(KIND_OF_REASON))
+    if from_event_id is not None:
+        events = events.filter(pk__gte=from_event_id)
+    events = _of_creators(events, "enrollment__influencer__id", first_id, last_id).filter(
+        _not_notified(enrollment_event=OuterRef("pk")))
     created = 0
     for rows in _pages(events, "enrollment__influencer", *_EVENT_DATA.values()):
         created += _insert([

@@ -203,6 +203,13 @@ class AssignmentCounts:
         return asdict(self)
 
 
+class ChunkWrites(NamedTuple):
+    """What assigning a chunk wrote: its counts, and the enrolment events its notifications are made from."""
+
+    counts: AssignmentCounts
+    events: list[EnrollmentEvent]
+
+
 _ENDING = {"graduate": EnrollmentStatus.GRADUATED, "exit": EnrollmentStatus.EXITED}
 _UPDATE_FIELDS = ["stage", "status", "reason", "stage_entered_on", "ineligible_since", "ended_on", "graduated_on",
                   "updated_at"]
@@ -305,7 +312,7 @@ def _apply_step(enrollment: Enrollment, outcome: Step, today: datetime.date, now
     enrollment.updated_at = now  # bulk_update does not touch auto_now fields
 
 
-def _write_moves(moves: list[Move], *, run_id: int | None, today: datetime.date) -> AssignmentCounts:
+def _write_moves(moves: list[Move], *, run_id: int | None, today: datetime.date) -> ChunkWrites:
     """New places, changed places, their events and the tasks ticked from metrics: bulk writes."""
     counts = AssignmentCounts()
     now = timezone.now()
@@ -329,7 +336,7 @@ def _write_moves(moves: list[Move], *, run_id: int | None, today: datetime.date)
     Enrollment.objects.bulk_create(created, batch_size=2_000)
     Enrollment.objects.bulk_update(changed, _UPDATE_FIELDS, batch_size=1_000)
     # Built after the new enrolments are saved, so each event knows its enrolment's id.
-    EnrollmentEvent.objects.bulk_create(
+    written = EnrollmentEvent.objects.bulk_create(
         [EnrollmentEvent(enrollment=enrollment, reason=e.reason, from_stage_id=e.from_stage, to_stage_id=e.to_stage,
                          assignment_run_id=run_id) for enrollment, e in events],
         batch_size=2_000,
@@ -339,10 +346,10 @@ def _write_moves(moves: list[Move], *, run_id: int | None, today: datetime.date)
         batch_size=2_000, ignore_conflicts=True,
     )
     counts.tasks_checked = len(completions)
-    return counts
+    return ChunkWrites(counts=counts, events=written)
 
 
-def _assign_creators(*, first_id: int, last_id: int, today: datetime.date, run_id: int | None) -> AssignmentCounts:
+def _assign_creators(*, first_id: int, last_id: int, today: datetime.date, run_id: int | None) -> ChunkWrites:
     """Assignment for creators with ids in [first_id, last_id]: a fixed number of queries however many they are."""
     programs = list(_programs())
     state = _read_chunk(first_id=first_id, last_id=last_id, today=today,
@@ -355,7 +362,7 @@ def _assign_creators(*, first_id: int, last_id: int, today: datetime.date, run_i
 def assignment_for_influencer(*, influencer: Influencer, today: datetime.date | None = None) -> AssignmentCounts:
     """Assignment for one creator now (after a task is marked done), same rules as the nightly pass."""
     return _assign_creators(first_id=influencer.pk, last_id=influencer.pk, today=today or timezone.localdate(),
-                            run_id=None)
+                            run_id=None).counts
 
 
 # ---------------------------------------------------------------- assignment runs
@@ -390,8 +397,13 @@ def assignment_chunk_apply(*, run_id: int, index: int) -> bool:
     if run.status != AssignmentStatus.RUNNING:
         return False
     tune_for_batch()
-    counts = _assign_creators(first_id=chunk.first_id, last_id=chunk.last_id, today=run.run_date, run_id=run.pk)
-    notified = notifications_after_assignment(assignment_run_id=run.pk, first_id=chunk.first_id, last_id=chunk.last_id)
+    counts, events = _assign_creators(first_id=chunk.first_id, last_id=chunk.last_id, today=run.run_date, run_id=run.pk)
+    notified = 0
+    if events:
+        # From this chunk's first event on: the run's earlier events are never read again, so each
+        # chunk costs the same however far the run has got.
+        notified += notifications_after_assignment(assignment_run_id=run.pk, first_id=chunk.first_id,
+                                                   last_id=chunk.last_id, from_event_id=min(e.pk for e in events))
     if run.refresh_run_id is not None:
         notified += notifications_after_refresh(refresh_run_id=run.refresh_run_id, first_id=chunk.first_id,
                                                 last_id=chunk.last_id)

@@ -21,8 +21,9 @@ def hold_one_chunk(**_kwargs):
     marker = Path(os.environ["LADDER_TEST_SLOW_MARKER"])
     notify = services.notifications_after_assignment
 
-    def notify_then_hold(*, assignment_run_id, first_id=None, last_id=None):
-        created = notify(assignment_run_id=assignment_run_id, first_id=first_id, last_id=last_id)
+    def notify_then_hold(*, assignment_run_id, first_id=None, last_id=None, from_event_id=None):
+        created = notify(assignment_run_id=assignment_run_id, first_id=first_id, last_id=last_id,
+                         from_event_id=from_event_id)
         if first_id == slow_first_id:
             marker.write_text(str(created))
             time.sleep(HOLD_SECONDS)
