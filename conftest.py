@@ -109,29 +109,27 @@ def redis_url():
         yield server.url
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, redis_url):
-    """A real `celery worker` subprocess (prefork, 2 processes) on the test database and broker.
-
-    Tests use it through `celery_worker`.
-    """
+def start_worker(redis_url: str, *, queue: str, app: str = "config", concurrency: int = 2,
+                 env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """A real `celery worker` subprocess on the test database and broker, consuming `queue`; returns
+    it and its hostname once it answers a ping. It runs in a process group of its own (so a test can
+    kill the whole worker) and dies with the test process."""
     name = f"ladder-test-{uuid.uuid4().hex[:8]}"
-    queue = settings.CELERY_TASK_DEFAULT_QUEUE  # this run's own queue (config/settings/test.py)
-    env = {
+    worker_env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "REDIS_URL": redis_url,
         "CELERY_QUEUE": queue,
         "LADDER_TEST_WORKER_DATABASE": connection.settings_dict["NAME"],
-        "LADDER_REFRESH_CHUNK_SIZE": "3",  # many small chunks, so both worker processes take some
+        **(env or {}),
     }
     if connection.vendor != "sqlite":
-        env["DATABASE_URL"] = os.environ["DATABASE_URL"]
+        worker_env["DATABASE_URL"] = os.environ["DATABASE_URL"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "warning", "-c", "2",
+        [sys.executable, "-m", "celery", "-A", app, "worker", "-l", "warning", "-c", str(concurrency),
          "-n", f"{name}@%h", "-Q", queue, "--without-gossip", "--without-mingle"],
         cwd=BASE_DIR,
-        env=env,
+        env=worker_env,
         start_new_session=True,
         preexec_fn=die_with_parent,
     )
@@ -140,15 +138,31 @@ def celery_worker_process(django_db_setup, django_db_blocker, redis_url):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             pytest.fail(f"the Celery worker did not start (exit code {proc.poll()})")
-    yield hostnames[0]
+    return proc, hostnames[0]
+
+
+def stop_worker(proc: subprocess.Popen, redis_url: str, queue: str) -> None:
+    """Stop a worker from start_worker and remove its queue, leaving a shared Redis as we found it."""
     proc.terminate()
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-    # The run's queue is gone with it; leave a shared Redis as we found it.
     redis.Redis.from_url(redis_url).delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, redis_url):
+    """A real `celery worker` subprocess (prefork, 2 processes) on the test database and broker.
+
+    Tests use it through `celery_worker`.
+    """
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE  # this run's own queue (config/settings/test.py)
+    # many small chunks, so both worker processes take some
+    proc, hostname = start_worker(redis_url, queue=queue, env={"LADDER_REFRESH_CHUNK_SIZE": "3"})
+    yield hostname
+    stop_worker(proc, redis_url, queue)
 
 
 def _worker_busy(hostname: str, broker: redis.Redis) -> bool:

@@ -2,15 +2,18 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Case, Value, When
+from django.db.models import Case, OuterRef, Subquery, Value, When
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from tiers.admin import InfluencerAdmin, ReadOnlyInline
+from tiers.admin import InfluencerAdmin, ReadOnlyInline, RefreshRunAdmin
 from tiers.admin_paging import EstimatedCountPaginator
-from tiers.models import Influencer
+from tiers.models import Influencer, RefreshRun
 
 from . import playbook
-from .choices import ReviewStatus
+from .choices import AssignmentStatus, ReviewStatus
 from .conditions import ConditionError, conditions_from_json
 from .models import (
     AssignmentRun,
@@ -215,8 +218,13 @@ class CoachingNoteAdmin(admin.ModelAdmin):
 
 @admin.register(AssignmentRun)
 class AssignmentRunAdmin(admin.ModelAdmin):
-    list_display = ("id", "run_date", "status", "enrolled", "advanced", "graduated", "exited", "tasks_checked",
-                    "started_at", "finished_at", "refresh_run")
+    list_display = ("id", "run_date", "status", "progress", "enrolled", "advanced", "graduated", "exited", "tasks_checked",
+                    "notified", "resent", "started_at", "finished_at", "refresh_run", "error")
+    list_filter = ("status",)
+
+    @admin.display(description=_("progress"))
+    def progress(self, obj):
+        return f"{obj.chunks_done}/{obj.chunk_count}"
 
     def has_add_permission(self, request):
         return False
@@ -265,6 +273,35 @@ class CoachingInfluencerAdmin(InfluencerAdmin):
 
 admin.site.unregister(Influencer)
 admin.site.register(Influencer, CoachingInfluencerAdmin)
+
+
+class CoachingRefreshRunAdmin(RefreshRunAdmin):
+    """The refresh runs, each with the assignment that followed it, so a failed one shows where staff
+    look after a refresh (tiers never imports coaching; we extend it)."""
+
+    list_display = (*RefreshRunAdmin.list_display, "assignment")
+
+    def get_queryset(self, request):
+        latest = AssignmentRun.objects.filter(refresh_run=OuterRef("pk")).order_by("-pk")
+        return super().get_queryset(request).annotate(
+            assignment_pk=Subquery(latest.values("pk")[:1]),
+            assignment_status=Subquery(latest.values("status")[:1]),
+            assignment_error=Subquery(latest.values("error")[:1]),
+        )
+
+    @admin.display(description=_("assignment"))
+    def assignment(self, obj):
+        if obj.assignment_pk is None:
+            return "—"
+        text = f"#{obj.assignment_pk} {AssignmentStatus(obj.assignment_status).label}"
+        if obj.assignment_status == AssignmentStatus.FAILED and obj.assignment_error:
+            text += f": {Truncator(obj.assignment_error).chars(120)}"
+        return format_html('<a href="{}">{}</a>', reverse("admin:coaching_assignmentrun_change", args=[obj.assignment_pk]),
+                           text)
+
+
+admin.site.unregister(RefreshRun)
+admin.site.register(RefreshRun, CoachingRefreshRunAdmin)
 
 
 class ReviewReplyForm(forms.ModelForm):

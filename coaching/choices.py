@@ -69,6 +69,7 @@ class ProductStatus(models.TextChoices):
 
 
 class AssignmentStatus(models.TextChoices):
+    WAITING = "waiting", _("Waiting for the running assignment")
     RUNNING = "running", _("Running")
     SUCCEEDED = "succeeded", _("Succeeded")
     FAILED = "failed", _("Failed")

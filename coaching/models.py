@@ -101,6 +101,11 @@ class Program(Bilingual, TimeStampedModel):
     def description(self):
         return self.localized("description")
 
+    @property
+    def creators_may_leave(self) -> bool:
+        """Creators may leave opt-in programmes and campaigns; the other programmes follow their tier."""
+        return self.enrollment_policy == EnrollmentPolicy.OPT_IN or self.kind == ProgramKind.CAMPAIGN
+
 
 class Stage(Bilingual, models.Model):
     """An ordered step of a programme; criteria are lists of conditions (coaching.conditions) over window features."""
@@ -159,6 +164,15 @@ class EnrollmentQuerySet(models.QuerySet):
     def active(self):
         return self.filter(status=EnrollmentStatus.ACTIVE)
 
+    def opted_out(self):
+        """Places the creator left and has not taken again: no later enrolment in the same programme.
+
+        Assignment never puts such a creator back; only the creator (or staff) can.
+        """
+        later = self.model.objects.filter(influencer=models.OuterRef("influencer"), program=models.OuterRef("program"),
+                                          pk__gt=models.OuterRef("pk"))
+        return self.filter(status=EnrollmentStatus.EXITED, reason=ReasonCode.LEFT_BY_CREATOR).exclude(models.Exists(later))
+
 
 class Enrollment(TimeStampedModel):
     """A creator's place in a programme."""
@@ -209,10 +223,14 @@ class TaskCompletion(models.Model):
 
 
 class AssignmentRun(TimeStampedModel):
-    """One pass of programme assignment over every creator (after a refresh, or on demand)."""
+    """One pass of programme assignment over every creator, in chunks (after a refresh, or on demand).
+
+    Runs wait their turn: one runs at a time, the others wait (oldest first). `updated_at` moves with
+    every chunk done, so a run that stopped moving is found and recovered.
+    """
 
     refresh_run = models.ForeignKey(RefreshRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    status = models.CharField(max_length=12, choices=AssignmentStatus.choices, default=AssignmentStatus.RUNNING)
+    status = models.CharField(_("status"), max_length=12, choices=AssignmentStatus.choices, default=AssignmentStatus.RUNNING)
     active = models.BooleanField(null=True, default=True, editable=False)
     run_date = models.DateField()
     enrolled = models.PositiveIntegerField(default=0)
@@ -220,16 +238,45 @@ class AssignmentRun(TimeStampedModel):
     graduated = models.PositiveIntegerField(default=0)
     exited = models.PositiveIntegerField(default=0)
     tasks_checked = models.PositiveIntegerField(default=0)
+    notified = models.PositiveIntegerField(_("notifications"), default=0)
+    chunk_count = models.PositiveIntegerField(_("chunks"), default=0)
+    chunks_done = models.PositiveIntegerField(_("chunks done"), default=0)
+    resent = models.PositiveSmallIntegerField(
+        _("times resent"), default=0, help_text=_("how often its unfinished chunks were sent to the workers again"),
+    )
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
+    error = models.TextField(_("error"), blank=True)
 
     class Meta:
         ordering = ["-started_at"]
-        constraints = [models.UniqueConstraint(fields=["active"], name="one_active_assignment")]
+        constraints = [
+            models.UniqueConstraint(fields=["active"], name="one_active_assignment"),
+            # A refresh announced twice is assigned once; after a failure it may be assigned again.
+            models.UniqueConstraint(
+                fields=["refresh_run"],
+                condition=models.Q(refresh_run__isnull=False)
+                & ~models.Q(status=AssignmentStatus.FAILED),
+                name="one_assignment_per_refresh",
+            ),
+        ]
 
     def __str__(self):
         return f"assignment #{self.pk} {self.run_date} {self.status}"
+
+
+class AssignmentChunk(models.Model):
+    """A slice of creators by id; `done_at` is set in the same transaction as its writes."""
+
+    run = models.ForeignKey(AssignmentRun, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    first_id = models.BigIntegerField()
+    last_id = models.BigIntegerField()
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="one_assignment_chunk_per_index")]
 
 
 class EnrollmentEvent(models.Model):

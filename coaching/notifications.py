@@ -1,4 +1,4 @@
-"""What changed for a creator, as in-app notifications: written set-based after each refresh and assignment."""
+"""What changed for a creator, as in-app notifications: written set-based with each chunk of an assignment."""
 
 import datetime
 from collections.abc import Iterator
@@ -75,15 +75,23 @@ def _not_notified(**link) -> Exists:
 
 
 @transaction.atomic
-def notifications_after_refresh(*, refresh_run_id: int) -> int:
+def notifications_after_refresh(*, refresh_run_id: int, first_id: int | None = None, last_id: int | None = None) -> int:
     """Tier and type changes of one refresh, and warnings for creators who just went below their keep line.
 
     A first classification is not news, so moves from nothing are skipped. Set-based: a few queries
-    per BATCH of decisions, none per creator. Running it again creates nothing. Returns how many
-    notifications were created.
+    per BATCH of decisions, none per creator. Running it again creates nothing. With `first_id` and
+    `last_id`, only for the creators with ids in that range (one chunk of an assignment). Returns how
+    many notifications were created.
     """
     run = RefreshRun.objects.select_related("policy").get(pk=refresh_run_id)
-    return _decision_notifications(TierDecision.objects.filter(refresh_run_id=run.pk)) + _demotion_warnings(run)
+    decisions = _of_creators(TierDecision.objects.filter(refresh_run_id=run.pk), "influencer__id", first_id, last_id)
+    return _decision_notifications(decisions) + _demotion_warnings(run, first_id, last_id)
+
+
+def _of_creators(queryset: QuerySet, field: str, first_id: int | None, last_id: int | None) -> QuerySet:
+    if first_id is None:
+        return queryset
+    return queryset.filter(**{f"{field}__range": (first_id, last_id)})
 
 
 @transaction.atomic
@@ -126,12 +134,13 @@ def _decision_notifications(decisions: QuerySet) -> int:
     return created
 
 
-def _demotion_warnings(run: RefreshRun) -> int:
+def _demotion_warnings(run: RefreshRun, first_id: int | None, last_id: int | None) -> int:
     """A warning for every mid or head creator whose days below the keep line started at this run."""
     rules = PolicyRules.from_json(run.policy.rules)
     anti_flap = rules.anti_flap
     warned_on = run.run_date
-    below = Influencer.objects.filter(below_keep_since=warned_on, tier__in=(Tier.MID, Tier.HEAD)).filter(
+    below = _of_creators(Influencer.objects.filter(below_keep_since=warned_on, tier__in=(Tier.MID, Tier.HEAD)), "id",
+                         first_id, last_id).filter(
         _not_notified(kind=NotificationKind.DEMOTION_WARNING, influencer=OuterRef("pk"), warning_on=warned_on)
     )
     created = 0
@@ -166,15 +175,19 @@ _EVENT_DATA = {
 
 
 @transaction.atomic
-def notifications_after_assignment(*, assignment_run_id: int) -> int:
+def notifications_after_assignment(*, assignment_run_id: int, first_id: int | None = None,
+                                   last_id: int | None = None, from_event_id: int | None = None) -> int:
     """One notification per enrolment, stage, graduation and exit event of an assignment run.
 
-    Set-based like notifications_after_refresh; running it again creates nothing. Returns how many
-    notifications were created.
+    Set-based like notifications_after_refresh, and like it limited to one chunk's creators when
+    given their id range, and to the events from `from_event_id` on when given; running it again
+    creates nothing. Returns how many notifications were created.
     """
-    events = EnrollmentEvent.objects.filter(
-        assignment_run_id=assignment_run_id, reason__in=list(KIND_OF_REASON)
-    ).filter(_not_notified(enrollment_event=OuterRef("pk")))
+    events = EnrollmentEvent.objects.filter(assignment_run_id=assignment_run_id, reason__in=list(KIND_OF_REASON))
+    if from_event_id is not None:
+        events = events.filter(pk__gte=from_event_id)
+    events = _of_creators(events, "enrollment__influencer__id", first_id, last_id).filter(
+        _not_notified(enrollment_event=OuterRef("pk")))
     created = 0
     for rows in _pages(events, "enrollment__influencer", *_EVENT_DATA.values()):
         created += _insert([

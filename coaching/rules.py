@@ -105,12 +105,16 @@ _EXIT_REASON = {
 
 
 def step(program: ProgramSpec, creator: Creator, features: Features | None, state: EnrollmentState | None,
-         today: datetime.date) -> Step:
+         today: datetime.date, *, opted_out: bool = False) -> Step:
     """Enrol, advance, graduate or exit: the same inputs always give the same step, and applying a
-    step then asking again gives "none" (assignment is idempotent)."""
+    step then asking again gives "none" (assignment is idempotent).
+
+    `opted_out`: the creator left this programme and has not joined it again since. Their choice
+    stands: assignment never puts them back, however eligible they are.
+    """
     why_not = ineligibility(program.eligibility, creator, today)
     if state is None:
-        if not program.auto or why_not:
+        if not program.auto or why_not or opted_out:
             return NOTHING
         first = program.stages[0].id if program.stages else None
         stage_id, completed_now, events, graduated = _advance(program, first, frozenset(), creator, features)

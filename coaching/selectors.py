@@ -3,7 +3,7 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, Sum
+from django.db.models import Prefetch, Q, Sum
 from django.utils import timezone
 
 from tiers.models import Influencer, TierDecision, TierPolicy
@@ -63,6 +63,11 @@ class GrowthPlan:
     open_programmes: list[Program]
     history: list[TierDecision]
     traffic_reward_total: int
+
+    @property
+    def leavable(self) -> list[ProgrammeView]:
+        """The programmes the creator is in and may leave (campaigns and opt-in programmes)."""
+        return [p for p in self.programmes if p.program.creators_may_leave]
 
 
 def playbook_rules() -> list[playbook.PlaybookRule]:
@@ -145,9 +150,13 @@ def _programmes(influencer: Influencer, enrollment_id: int | None = None) -> lis
 
 
 def _open_programmes(influencer, features, today, enrolled: set[int]) -> list[Program]:
-    """Opt-in programmes and campaigns running today that the creator may join now."""
+    """Opt-in programmes and campaigns running today that the creator may join now, with the automatic
+    campaigns they left (only joining again brings them back)."""
     creator = as_creator(tier=influencer.tier, creator_type=influencer.creator_type,
                          category=influencer.main_category, status=influencer.status, features=features)
-    candidates = Program.objects.open_on(today).filter(enrollment_policy=EnrollmentPolicy.OPT_IN).exclude(pk__in=enrolled)
+    left = Enrollment.objects.opted_out().filter(influencer=influencer).values("program_id")
+    candidates = Program.objects.open_on(today).filter(
+        Q(enrollment_policy=EnrollmentPolicy.OPT_IN) | Q(pk__in=left)
+    ).exclude(pk__in=enrolled)
     return [p for p in candidates if ineligibility(eligibility_of(p), creator, today) is None]
 

@@ -2,15 +2,20 @@
 
 import datetime
 import logging
+from dataclasses import asdict, dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
+from celery import group
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tiers.choices import InfluencerStatus
 from tiers.models import Influencer, RefreshRun
+from tiers.rules import Features
 from tiers.selectors import influencer_features, policy_rules_published, tune_for_batch, window_features
 from tiers.services import influencer_chunks
 
@@ -27,6 +32,7 @@ from .choices import (
 )
 from .conditions import condition_from_json, conditions_from_json
 from .models import (
+    AssignmentChunk,
     AssignmentRun,
     CoachingNote,
     Enrollment,
@@ -39,12 +45,14 @@ from .models import (
     TaskCompletion,
     TrafficRewardGrant,
 )
+from .notifications import notifications_after_assignment, notifications_after_decision, notifications_after_refresh
 from .rules import (
     Creator,
     Eligibility,
     EnrollmentState,
     ProgramSpec,
     StageSpec,
+    Step,
     ineligibility,
     step,
 )
@@ -52,6 +60,8 @@ from .rules import (
 logger = logging.getLogger(__name__)
 
 ASSIGNMENT_ALREADY_RUNNING = _("Assignment #{run_id} is still running.")
+ASSIGNMENT_STALE = ("No chunk finished for {minutes} minutes, even after its unfinished chunks were sent again {times} "
+                    "times; presumed dead, so the next assignment can start.")
 NOT_OPT_IN = _("{program} is not open for sign-up; creators join it automatically when eligible.")
 NOT_ELIGIBLE = _("Not eligible for {program}: {why}.")
 PROGRAM_FULL = _("{program} is full.")
@@ -75,7 +85,15 @@ WHY_NOT = {
     "category": _("category not eligible"),
     "reputation": _("reputation score below the floor"),
 }
-DEFAULT_CHUNK_SIZE = 5_000
+# A run of which no chunk finished for this long has stopped: nothing works on it any more. A chunk
+# takes seconds and is stopped by its time limit after six minutes (coaching.tasks), so 15 minutes
+# without one finishing is not a slow chunk; yet it is short enough that a worker lost in the night
+# holds the creators' news back by minutes, not the two hours the broker waits before it delivers an
+# unacknowledged task again. Such a run is resumed (its unfinished chunks are sent again: harmless
+# even if a chunk is still running, a chunk applies once) RESENDS times, then failed so the next
+# assignment can start: at most about 45 minutes after the last sign of life.
+STALE_AFTER = datetime.timedelta(minutes=15)
+RESENDS = 2
 
 
 class CoachingError(ValueError):
@@ -142,14 +160,54 @@ def as_creator(*, tier, creator_type, category, status, features) -> Creator:
                    reputation=features.reputation if features else None, active=status == InfluencerStatus.ACTIVE)
 
 
-def _capacity_left(programs) -> dict[int, int]:
-    """Places left in each programme that has a capacity (one query)."""
-    limited = [p for p in programs if p.capacity is not None]
-    counts = dict(
-        Enrollment.objects.active().filter(program__in=limited).values_list("program_id")
-        .annotate(n=Count("id")).values_list("program_id", "n")
-    )
-    return {p.pk: p.capacity - counts.get(p.pk, 0) for p in limited}
+class CreatorRow(NamedTuple):
+    """What assignment reads of a creator."""
+
+    id: int
+    tier: str | None
+    creator_type: str | None
+    category: str
+    status: str
+    onboarded_on: datetime.date
+
+
+@dataclass(frozen=True)
+class ChunkState:
+    """Everything assignment reads for one chunk of creators, in a fixed number of queries."""
+
+    creators: list[CreatorRow]
+    features: dict[int, Features]
+    enrollments: dict[tuple[int, int], Enrollment]  # active ones, by (creator, programme)
+    completed: dict[int, frozenset[int]]  # tasks done, by enrolment
+    opted_out: frozenset[tuple[int, int]]  # (creator, programme) the creator left and has not joined again
+
+
+class Move(NamedTuple):
+    """One creator's step in one programme; `enrollment` is None when the step is a new place."""
+
+    influencer_id: int
+    program_id: int
+    enrollment: Enrollment | None
+    step: Step
+
+
+@dataclass
+class AssignmentCounts:
+    enrolled: int = 0
+    advanced: int = 0
+    graduated: int = 0
+    exited: int = 0
+    tasks_checked: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+class ChunkWrites(NamedTuple):
+    """What assigning a chunk wrote: its counts, and the enrolment events its notifications are made from."""
+
+    counts: AssignmentCounts
+    events: list[EnrollmentEvent]
 
 
 _ENDING = {"graduate": EnrollmentStatus.GRADUATED, "exit": EnrollmentStatus.EXITED}
@@ -157,16 +215,14 @@ _UPDATE_FIELDS = ["stage", "status", "reason", "stage_entered_on", "ineligible_s
                   "updated_at"]
 
 
-def _assign_chunk(*, first_id: int, last_id: int, specs: list[ProgramSpec], capacity_left: dict, today,
-                  run: AssignmentRun | None, window_days: int) -> dict:
-    """Assignment for creators with ids in [first_id, last_id]: a fixed number of queries per chunk."""
-    creators = list(
-        Influencer.objects.filter(id__range=(first_id, last_id)).values_list(
+def _read_chunk(*, first_id: int, last_id: int, today: datetime.date, window_days: int) -> ChunkState:
+    creators = [
+        CreatorRow(*row) for row in Influencer.objects.filter(id__range=(first_id, last_id)).order_by("id").values_list(
             "id", "tier", "creator_type", "main_category", "status", "onboarded_on"
         )
-    )
+    ]
     features = window_features(first_id=first_id, last_id=last_id, today=today, window_days=window_days,
-                               onboarded={c[0]: c[5] for c in creators})
+                               onboarded={c.id: c.onboarded_on for c in creators})
     enrollments = {
         (e.influencer_id, e.program_id): e
         for e in Enrollment.objects.active().filter(influencer__id__range=(first_id, last_id))
@@ -176,131 +232,356 @@ def _assign_chunk(*, first_id: int, last_id: int, specs: list[ProgramSpec], capa
         enrollment__status=EnrollmentStatus.ACTIVE, enrollment__influencer__id__range=(first_id, last_id)
     ).values_list("enrollment_id", "task_id"):
         completed.setdefault(enrollment_id, set()).add(task_id)
+    opted_out = frozenset(
+        Enrollment.objects.opted_out().filter(influencer__id__range=(first_id, last_id)).values_list("influencer_id", "program_id")
+    )
+    return ChunkState(creators=creators, features=features, enrollments=enrollments,
+                      completed={k: frozenset(v) for k, v in completed.items()}, opted_out=opted_out)
 
-    new_enrollments, new_events, changed, completions = [], [], [], []
-    events_of_new = []
-    counts = {"enrolled": 0, "advanced": 0, "graduated": 0, "exited": 0, "tasks_checked": 0}
-    now = timezone.now()
-    for influencer_id, tier, creator_type, category, status, _onboarded in creators:
-        creator_features = features.get(influencer_id)
-        creator = as_creator(tier=tier, creator_type=creator_type, category=category, status=status,
-                             features=creator_features)
+
+def _decide_moves(state: ChunkState, specs: list[ProgramSpec], today: datetime.date) -> list[Move]:
+    """The pure rules' step for every creator of the chunk in every programme, in creator order."""
+    moves = []
+    for row in state.creators:
+        features = state.features.get(row.id)
+        creator = as_creator(tier=row.tier, creator_type=row.creator_type, category=row.category, status=row.status,
+                             features=features)
         for spec in specs:
-            enrollment = enrollments.get((influencer_id, spec.id))
-            state = None if enrollment is None else EnrollmentState(
+            enrollment = state.enrollments.get((row.id, spec.id))
+            current = None if enrollment is None else EnrollmentState(
                 stage_id=enrollment.stage_id, ineligible_since=enrollment.ineligible_since,
-                completed=frozenset(completed.get(enrollment.pk, ())),
+                completed=state.completed.get(enrollment.pk, frozenset()),
             )
-            outcome = step(spec, creator, creator_features, state, today)
-            if outcome.action == "none":
-                continue
-            counts["advanced"] += sum(e.reason == ReasonCode.STAGE_ADVANCED for e in outcome.events)
-            if enrollment is None:
-                left = capacity_left.get(spec.id)
-                if left is not None and left <= 0:
-                    continue
-                if left is not None:
-                    capacity_left[spec.id] = left - 1
-                enrollment = Enrollment(
-                    influencer_id=influencer_id, program_id=spec.id, stage_id=outcome.stage_id,
-                    status=_ENDING.get(outcome.action, EnrollmentStatus.ACTIVE), source=EnrollmentSource.AUTO,
-                    reason=outcome.events[-1].reason, enrolled_on=today,
-                    stage_entered_on=today if outcome.stage_id else None,
-                    graduated_on=today if outcome.action == "graduate" else None,
-                    ended_on=today if outcome.action == "graduate" else None,
-                )
-                new_enrollments.append(enrollment)
-                events_of_new.append((enrollment, outcome.events))
-                counts["enrolled"] += 1
-                counts["graduated"] += outcome.action == "graduate"
-            else:
-                if outcome.stage_id != enrollment.stage_id:
-                    enrollment.stage_id = outcome.stage_id
-                    enrollment.stage_entered_on = today
-                enrollment.ineligible_since = outcome.ineligible_since
-                if outcome.events:
-                    enrollment.reason = outcome.events[-1].reason
-                if outcome.action in _ENDING:
-                    enrollment.status = _ENDING[outcome.action]
-                    enrollment.ended_on = today
-                    if outcome.action == "graduate":
-                        enrollment.graduated_on = today
-                        counts["graduated"] += 1
-                    else:
-                        counts["exited"] += 1
-                enrollment.updated_at = now
-                changed.append(enrollment)
-                new_events += [EnrollmentEvent(enrollment=enrollment, reason=e.reason, from_stage_id=e.from_stage,
-                                               to_stage_id=e.to_stage, assignment_run=run) for e in outcome.events]
-            completions += [(enrollment, task_id) for task_id in outcome.completed_now]
+            outcome = step(spec, creator, features, current, today, opted_out=(row.id, spec.id) in state.opted_out)
+            if outcome.action != "none":
+                moves.append(Move(influencer_id=row.id, program_id=spec.id, enrollment=enrollment, step=outcome))
+    return moves
 
-    Enrollment.objects.bulk_create(new_enrollments, batch_size=2_000)
-    for enrollment, events in events_of_new:
-        new_events += [EnrollmentEvent(enrollment=enrollment, reason=e.reason, from_stage_id=e.from_stage,
-                                       to_stage_id=e.to_stage, assignment_run=run) for e in events]
+
+def _take_places(moves: list[Move], programs: list[Program]) -> list[Move]:
+    """The moves that fit: a new place in a programme with a capacity only while places are left.
+
+    The programmes whose places this chunk takes are locked first, as a sign-up locks its programme,
+    so chunks applied side by side (and sign-ups) count the places in turn. The lowest creator ids
+    take the last places.
+    """
+    capacity = {p.pk: p.capacity for p in programs if p.capacity is not None}
+    wanted = sorted({m.program_id for m in moves if m.enrollment is None and m.program_id in capacity})
+    if not wanted:
+        return moves
+    list(Program.objects.select_for_update().filter(pk__in=wanted).order_by("pk").values_list("pk", flat=True))
+    taken = dict(
+        Enrollment.objects.active().filter(program_id__in=wanted).values_list("program_id")
+        .annotate(n=Count("id")).values_list("program_id", "n")
+    )
+    left = {pk: capacity[pk] - taken.get(pk, 0) for pk in wanted}
+    fitting = []
+    for move in moves:
+        if move.enrollment is None and move.program_id in left:
+            if left[move.program_id] <= 0:
+                continue
+            left[move.program_id] -= 1
+        fitting.append(move)
+    return fitting
+
+
+def _new_enrollment(move: Move, today: datetime.date) -> Enrollment:
+    outcome = move.step
+    return Enrollment(
+        influencer_id=move.influencer_id, program_id=move.program_id, stage_id=outcome.stage_id,
+        status=_ENDING.get(outcome.action, EnrollmentStatus.ACTIVE), source=EnrollmentSource.AUTO,
+        reason=outcome.events[-1].reason, enrolled_on=today,
+        stage_entered_on=today if outcome.stage_id else None,
+        graduated_on=today if outcome.action == "graduate" else None,
+        ended_on=today if outcome.action == "graduate" else None,
+    )
+
+
+def _apply_step(enrollment: Enrollment, outcome: Step, today: datetime.date, now) -> None:
+    if outcome.stage_id != enrollment.stage_id:
+        enrollment.stage_id = outcome.stage_id
+        enrollment.stage_entered_on = today
+    enrollment.ineligible_since = outcome.ineligible_since
+    if outcome.events:
+        enrollment.reason = outcome.events[-1].reason
+    if outcome.action in _ENDING:
+        enrollment.status = _ENDING[outcome.action]
+        enrollment.ended_on = today
+        if outcome.action == "graduate":
+            enrollment.graduated_on = today
+    enrollment.updated_at = now  # bulk_update does not touch auto_now fields
+
+
+def _write_moves(moves: list[Move], *, run_id: int | None, today: datetime.date) -> ChunkWrites:
+    """New places, changed places, their events and the tasks ticked from metrics: bulk writes."""
+    counts = AssignmentCounts()
+    now = timezone.now()
+    created, changed, events, completions = [], [], [], []
+    for move in moves:
+        outcome = move.step
+        counts.advanced += sum(e.reason == ReasonCode.STAGE_ADVANCED for e in outcome.events)
+        counts.graduated += outcome.action == "graduate"
+        if move.enrollment is None:
+            enrollment = _new_enrollment(move, today)
+            created.append(enrollment)
+            counts.enrolled += 1
+        else:
+            enrollment = move.enrollment
+            _apply_step(enrollment, outcome, today, now)
+            changed.append(enrollment)
+            counts.exited += outcome.action == "exit"
+        events += [(enrollment, event) for event in outcome.events]
+        completions += [(enrollment, task_id) for task_id in outcome.completed_now]
+
+    Enrollment.objects.bulk_create(created, batch_size=2_000)
     Enrollment.objects.bulk_update(changed, _UPDATE_FIELDS, batch_size=1_000)
-    EnrollmentEvent.objects.bulk_create(new_events, batch_size=2_000)
+    # Built after the new enrolments are saved, so each event knows its enrolment's id.
+    written = EnrollmentEvent.objects.bulk_create(
+        [EnrollmentEvent(enrollment=enrollment, reason=e.reason, from_stage_id=e.from_stage, to_stage_id=e.to_stage,
+                         assignment_run_id=run_id) for enrollment, e in events],
+        batch_size=2_000,
+    )
     TaskCompletion.objects.bulk_create(
         [TaskCompletion(enrollment=e, task_id=t, source=CompletionSource.METRICS) for e, t in completions],
         batch_size=2_000, ignore_conflicts=True,
     )
-    counts["tasks_checked"] = len(completions)
-    return counts
+    counts.tasks_checked = len(completions)
+    return ChunkWrites(counts=counts, events=written)
 
 
-def assignment_run(*, refresh_run_id: int | None = None, today: datetime.date | None = None,
-                   chunk_size: int | None = None) -> AssignmentRun:
-    """Enrol the newly eligible, advance stages, graduate and exit — for every creator, chunk by chunk.
+def _assign_creators(*, first_id: int, last_id: int, today: datetime.date, run_id: int | None) -> ChunkWrites:
+    """Assignment for creators with ids in [first_id, last_id]: a fixed number of queries however many they are."""
+    programs = list(_programs())
+    state = _read_chunk(first_id=first_id, last_id=last_id, today=today,
+                        window_days=policy_rules_published().window_days)
+    moves = _take_places(_decide_moves(state, program_specs(programs), today), programs)
+    return _write_moves(moves, run_id=run_id, today=today)
 
-    Idempotent: a second run on the same data finds nothing to do.
+
+@transaction.atomic
+def assignment_for_influencer(*, influencer: Influencer, today: datetime.date | None = None) -> AssignmentCounts:
+    """Assignment for one creator now (after a task is marked done), same rules as the nightly pass."""
+    return _assign_creators(first_id=influencer.pk, last_id=influencer.pk, today=today or timezone.localdate(),
+                            run_id=None).counts
+
+
+# ---------------------------------------------------------------- assignment runs
+
+
+def _chunk_size(chunk_size: int | None) -> int:
+    # One setting sizes the chunks of the refresh and of assignment.
+    return chunk_size or settings.LADDER_REFRESH_CHUNK_SIZE
+
+
+def _make_chunks(run_id: int, chunk_size: int | None) -> int:
+    bounds = influencer_chunks(_chunk_size(chunk_size))
+    AssignmentChunk.objects.bulk_create(
+        AssignmentChunk(run_id=run_id, index=i, first_id=first, last_id=last) for i, (first, last) in enumerate(bounds)
+    )
+    AssignmentRun.objects.filter(pk=run_id).update(chunk_count=len(bounds))
+    return len(bounds)
+
+
+@transaction.atomic
+def assignment_chunk_apply(*, run_id: int, index: int) -> bool:
+    """Assign one chunk of creators and tell them what changed; False if it was already applied.
+
+    The chunk row is locked and marked done in the same transaction as the enrolments and the
+    notifications, so a redelivered or duplicated task either finds it done or finds nothing
+    applied. Only the chunk's own row is locked: the chunks of a run apply side by side.
     """
-    today = today or timezone.localdate()
+    chunk = AssignmentChunk.objects.select_for_update().get(run_id=run_id, index=index)
+    if chunk.done_at is not None:
+        return False
+    run = AssignmentRun.objects.get(pk=run_id)
+    if run.status != AssignmentStatus.RUNNING:
+        return False
+    tune_for_batch()
+    counts, events = _assign_creators(first_id=chunk.first_id, last_id=chunk.last_id, today=run.run_date, run_id=run.pk)
+    notified = 0
+    if events:
+        # From this chunk's first event on: the run's earlier events are never read again, so each
+        # chunk costs the same however far the run has got.
+        notified += notifications_after_assignment(assignment_run_id=run.pk, first_id=chunk.first_id,
+                                                   last_id=chunk.last_id, from_event_id=min(e.pk for e in events))
+    if run.refresh_run_id is not None:
+        notified += notifications_after_refresh(refresh_run_id=run.refresh_run_id, first_id=chunk.first_id,
+                                                last_id=chunk.last_id)
+    now = timezone.now()
+    chunk.done_at = now
+    chunk.save(update_fields=["done_at"])
+    AssignmentRun.objects.filter(pk=run.pk).update(
+        chunks_done=F("chunks_done") + 1, notified=F("notified") + notified, updated_at=now,
+        **{name: F(name) + value for name, value in counts.as_dict().items()},
+    )
+    return True
+
+
+def assignment_finish(*, run_id: int) -> bool:
+    """Mark the run succeeded once every chunk is done; True only for the call that did it."""
+    now = timezone.now()
+    finished = AssignmentRun.objects.filter(
+        pk=run_id, status=AssignmentStatus.RUNNING, chunks_done=F("chunk_count")
+    ).update(status=AssignmentStatus.SUCCEEDED, active=None, finished_at=now, updated_at=now)
+    if finished:
+        run = AssignmentRun.objects.get(pk=run_id)
+        logger.info("assignment #%s (refresh #%s) succeeded: %s enrolled, %s advanced, %s graduated, %s exited, "
+                    "%s notifications", run.pk, run.refresh_run_id, run.enrolled, run.advanced, run.graduated,
+                    run.exited, run.notified)
+    return bool(finished)
+
+
+def assignment_fail(*, run_id: int, error: str) -> None:
+    now = timezone.now()
+    AssignmentRun.objects.filter(pk=run_id, status=AssignmentStatus.RUNNING).update(
+        status=AssignmentStatus.FAILED, active=None, finished_at=now, error=error[:5000], updated_at=now
+    )
+
+
+def assignment_request(*, refresh_run_id: int, today: datetime.date) -> AssignmentRun:
+    """The assignment run of a refresh, waiting its turn; the same refresh announced again gets the same run.
+
+    A refresh whose assignment failed may be assigned again.
+    """
+    existing = AssignmentRun.objects.filter(refresh_run_id=refresh_run_id).exclude(status=AssignmentStatus.FAILED)
+    run = existing.first()
+    if run is not None:
+        return run
     try:
-        run = AssignmentRun.objects.create(refresh_run_id=refresh_run_id, run_date=today)
-    except IntegrityError:
-        active = AssignmentRun.objects.filter(active=True).values_list("id", flat=True).first()
-        raise AssignmentAlreadyRunning(ASSIGNMENT_ALREADY_RUNNING.format(run_id=active)) from None
+        with transaction.atomic():
+            return AssignmentRun.objects.create(refresh_run_id=refresh_run_id, run_date=today,
+                                                status=AssignmentStatus.WAITING, active=None)
+    except IntegrityError:  # the same announcement, delivered twice at the same moment
+        return existing.get()
+
+
+def assignment_start_next(*, chunk_size: int | None = None) -> AssignmentRun | None:
+    """Start the oldest waiting run and make its chunks, unless a run is running; the run started, or None."""
+    run = AssignmentRun.objects.filter(status=AssignmentStatus.WAITING).order_by("pk").first()
+    if run is None:
+        return None
+    now = timezone.now()
     try:
-        programs = list(_programs())
-        specs = program_specs(programs)
-        capacity_left = _capacity_left(programs)
-        window_days = policy_rules_published().window_days
-        totals = {"enrolled": 0, "advanced": 0, "graduated": 0, "exited": 0, "tasks_checked": 0}
-        for first_id, last_id in influencer_chunks(chunk_size or DEFAULT_CHUNK_SIZE):
-            with transaction.atomic():
-                tune_for_batch()
-                counts = _assign_chunk(first_id=first_id, last_id=last_id, specs=specs, capacity_left=capacity_left,
-                                       today=today, run=run, window_days=window_days)
-            for key, value in counts.items():
-                totals[key] += value
-        AssignmentRun.objects.filter(pk=run.pk).update(
-            status=AssignmentStatus.SUCCEEDED, active=None, finished_at=timezone.now(), **totals
-        )
-    except BaseException as exc:
-        AssignmentRun.objects.filter(pk=run.pk).update(
-            status=AssignmentStatus.FAILED, active=None, finished_at=timezone.now(), error=f"{exc.__class__.__name__}: {exc}"
-        )
-        raise
+        with transaction.atomic():
+            started = AssignmentRun.objects.filter(pk=run.pk, status=AssignmentStatus.WAITING).update(
+                status=AssignmentStatus.RUNNING, active=True, started_at=now, updated_at=now
+            )
+            if not started:
+                return None  # another process started it
+            _make_chunks(run.pk, chunk_size)
+    except IntegrityError:  # one_active_assignment: another run is running; this one waits for it
+        return None
     run.refresh_from_db()
     return run
 
 
-def assignment_after_refresh(*, run_id: int) -> None:
+def assignment_recover(*, now: datetime.datetime | None = None) -> list[AssignmentRun]:
+    """Runs that stopped moving: fail those already sent again RESENDS times, return the others to resume.
+
+    A returned run's unfinished chunks are to be sent again; the run is counted as resent here, so
+    two watchers never both resend it. Resending is safe while a worker may still hold a chunk:
+    applying a chunk twice changes nothing.
+    """
+    now = now or timezone.now()
+    resumed = []
+    for run in AssignmentRun.objects.filter(status=AssignmentStatus.RUNNING, updated_at__lt=now - STALE_AFTER):
+        if run.resent >= RESENDS:
+            logger.warning("assignment #%s failed: no progress since %s", run.pk, run.updated_at)
+            assignment_fail(run_id=run.pk, error=ASSIGNMENT_STALE.format(minutes=STALE_AFTER.seconds // 60,
+                                                                         times=run.resent))
+            continue
+        claimed = AssignmentRun.objects.filter(pk=run.pk, status=AssignmentStatus.RUNNING, resent=run.resent).update(
+            resent=F("resent") + 1, updated_at=now
+        )
+        if claimed:
+            logger.warning("assignment #%s made no progress since %s: its unfinished chunks are sent again",
+                           run.pk, run.updated_at)
+            run.refresh_from_db()
+            resumed.append(run)
+    return resumed
+
+
+def _undone_chunks(run_id: int) -> list[int]:
+    return list(AssignmentChunk.objects.filter(run_id=run_id, done_at__isnull=True).order_by("index")
+                .values_list("index", flat=True))
+
+
+def _run_here(run_id: int) -> None:
+    """Apply the run's unfinished chunks in this process, one transaction each, then finish it."""
+    try:
+        for index in _undone_chunks(run_id):
+            assignment_chunk_apply(run_id=run_id, index=index)
+        assignment_finish(run_id=run_id)
+    except BaseException as exc:
+        assignment_fail(run_id=run_id, error=f"{exc.__class__.__name__}: {exc}")
+        raise
+
+
+def _send_to_workers(run_id: int) -> bool:
+    """One chunk task per unfinished chunk, sent once the transaction commits; False if none was left."""
+    from .tasks import assignment_chunk
+
+    indexes = _undone_chunks(run_id)
+    if not indexes:
+        return False
+    transaction.on_commit(lambda: group(assignment_chunk.s(run_id, index) for index in indexes).apply_async())
+    return True
+
+
+def assignment_proceed(*, in_process: bool, now: datetime.datetime | None = None) -> None:
+    """Resume or fail a run that stopped moving, then start the waiting runs.
+
+    `in_process`: do the work here, chunk by chunk, until no run waits. Otherwise send it to the
+    workers and return; the chunk task that finishes a run starts the next.
+    """
+    for run in assignment_recover(now=now):
+        if in_process:
+            _run_here(run.pk)
+        elif not _send_to_workers(run.pk):
+            assignment_finish(run_id=run.pk)  # every chunk was done; only the finish was lost
+    while (run := assignment_start_next()) is not None:
+        if in_process:
+            _run_here(run.pk)
+        elif _send_to_workers(run.pk):
+            return
+        else:
+            assignment_finish(run_id=run.pk)  # nobody to assign
+
+
+def assignment_run(*, refresh_run_id: int | None = None, today: datetime.date | None = None,
+                   chunk_size: int | None = None) -> AssignmentRun:
+    """One whole assignment now, in this process, chunk by chunk: enrol the newly eligible, advance stages,
+    graduate and exit, and tell creators. Raises AssignmentAlreadyRunning while another run is running.
+
+    Idempotent: a second run on the same data finds nothing to do.
+    """
+    try:
+        with transaction.atomic():
+            run = AssignmentRun.objects.create(refresh_run_id=refresh_run_id, run_date=today or timezone.localdate())
+            _make_chunks(run.pk, chunk_size)
+    except IntegrityError:
+        active = AssignmentRun.objects.filter(active=True).values_list("id", flat=True).first()
+        if active is None:
+            raise
+        raise AssignmentAlreadyRunning(ASSIGNMENT_ALREADY_RUNNING.format(run_id=active)) from None
+    _run_here(run.pk)
+    run.refresh_from_db()
+    return run
+
+
+def assignment_after_refresh(*, run_id: int, in_process: bool = True) -> None:
     """Listener named in settings.LADDER_AFTER_REFRESH: the tier engine finished refresh `run_id`.
 
-    Assign programmes, then tell creators what changed. The notification writers skip what they
-    already wrote, so a redelivered announcement notifies nobody twice.
+    Assign programmes for the refresh's day and tell creators what changed, chunk by chunk, after
+    any run still going. `in_process` (the refresh_tiers command, tests): all of it now, here.
+    Otherwise (the Celery task that follows a refresh): the run and its chunks are made and sent to
+    the workers, and this returns at once. Announced twice, the refresh is still assigned once.
     """
-    from .notifications import notifications_after_assignment, notifications_after_refresh
-
-    # The refresh's date, not today's: a refresh for an earlier day is followed by that day's assignment.
     run_date = RefreshRun.objects.values_list("run_date", flat=True).get(pk=run_id)
-    run = assignment_run(refresh_run_id=run_id, today=run_date)
-    logger.info("assignment #%s after refresh #%s: %s enrolled, %s advanced, %s graduated, %s exited",
-                run.pk, run_id, run.enrolled, run.advanced, run.graduated, run.exited)
-    notified = notifications_after_refresh(refresh_run_id=run_id)
-    notified += notifications_after_assignment(assignment_run_id=run.pk)
-    logger.info("notifications after refresh #%s and assignment #%s: %s created", run_id, run.pk, notified)
+    run = assignment_request(refresh_run_id=run_id, today=run_date)
+    assignment_proceed(in_process=in_process)
+    run.refresh_from_db()
+    logger.info("assignment #%s after refresh #%s: %s", run.pk, run_id, run.status)
 
 
 def assignment_after_decision(*, decision_id: int) -> None:
@@ -309,20 +590,9 @@ def assignment_after_decision(*, decision_id: int) -> None:
     Their programmes follow the new tier now, and they are told of the change; sending it twice
     changes nothing more.
     """
-    from .notifications import notifications_after_decision
-
     influencer = Influencer.objects.get(decisions__pk=decision_id)
     assignment_for_influencer(influencer=influencer)
     notifications_after_decision(decision_id=decision_id)
-
-
-@transaction.atomic
-def assignment_for_influencer(*, influencer: Influencer, today: datetime.date | None = None) -> dict:
-    """Assignment for one creator now (after a task is marked done), same rules as the nightly pass."""
-    programs = list(_programs())
-    return _assign_chunk(first_id=influencer.pk, last_id=influencer.pk, specs=program_specs(programs),
-                         capacity_left=_capacity_left(programs), today=today or timezone.localdate(), run=None,
-                         window_days=policy_rules_published().window_days)
 
 
 # ---------------------------------------------------------------- sign-ups
@@ -335,6 +605,12 @@ def _eligibility_problem(*, influencer: Influencer, program: Program, today) -> 
     return ineligibility(eligibility_of(program), creator, today)
 
 
+def _creator_may_join(influencer: Influencer, program: Program) -> bool:
+    """Opt-in programmes, and an automatic one the creator left: leaving it is undone only by joining again."""
+    return (program.enrollment_policy == EnrollmentPolicy.OPT_IN
+            or Enrollment.objects.opted_out().filter(influencer=influencer, program=program).exists())
+
+
 @transaction.atomic
 def enrollment_sign_up(*, influencer: Influencer, program: Program, by, source: str = EnrollmentSource.CREATOR) -> Enrollment:
     """A creator (or staff for them) joins an opt-in programme. Sending it twice enrols once."""
@@ -343,7 +619,7 @@ def enrollment_sign_up(*, influencer: Influencer, program: Program, by, source: 
     existing = Enrollment.objects.active().filter(influencer=influencer, program=program).first()
     if existing:
         return existing
-    if source == EnrollmentSource.CREATOR and program.enrollment_policy != EnrollmentPolicy.OPT_IN:
+    if source == EnrollmentSource.CREATOR and not _creator_may_join(influencer, program):
         raise CoachingError(NOT_OPT_IN.format(program=program.name))
     today = timezone.localdate()
     problem = _eligibility_problem(influencer=influencer, program=program, today=today)
@@ -363,10 +639,11 @@ def enrollment_sign_up(*, influencer: Influencer, program: Program, by, source: 
 
 @transaction.atomic
 def enrollment_leave(*, enrollment: Enrollment, by) -> Enrollment:
+    """A creator leaves a campaign or an opt-in programme; assignment leaves them out until they join again."""
     enrollment = Enrollment.objects.select_for_update().select_related("program").get(pk=enrollment.pk)
     if enrollment.status != EnrollmentStatus.ACTIVE:
         raise CoachingError(NOT_ACTIVE)
-    if enrollment.program.enrollment_policy != EnrollmentPolicy.OPT_IN and enrollment.program.kind != ProgramKind.CAMPAIGN:
+    if not enrollment.program.creators_may_leave:
         raise CoachingError(CANNOT_LEAVE)
     enrollment.status = EnrollmentStatus.EXITED
     enrollment.reason = ReasonCode.LEFT_BY_CREATOR

@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,14 +29,20 @@ POOL_PAGE_SIZE = 12
 
 
 def creator_required(view):
-    """Only a logged-in creator reaches the view, as `request.influencer`; anyone else gets 404."""
+    """Only a logged-in creator reaches the view, as `request.influencer`.
+
+    A login with no creator profile has no plan: staff go to the admin, where their work is; anyone
+    else is told what is missing, with a way to log out and in again as a creator.
+    """
 
     @login_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         influencer = Influencer.objects.filter(user=request.user).first()
         if influencer is None:
-            raise Http404(_("This page is for creators."))
+            if request.user.is_staff:
+                return redirect("admin:index")
+            return render(request, "coaching/no_profile.html", status=403)
         request.influencer = influencer
         return view(request, *args, **kwargs)
 
@@ -211,7 +216,8 @@ def _campaigns_response(request, *, ok=None, error=None):
 @require_POST
 @creator_required
 def join(request, program_id: int):
-    program = get_object_or_404(Program, pk=program_id, enrollment_policy=EnrollmentPolicy.OPT_IN)
+    # Opt-in programmes, and automatic campaigns the creator left; the service says which may be joined.
+    program = get_object_or_404(Program, pk=program_id)
     try:
         enrollment_sign_up(influencer=request.influencer, program=program, by=request.user)
     except CoachingError as exc:
@@ -227,7 +233,11 @@ def leave(request, program_id: int):
         enrollment_leave(enrollment=enrollment, by=request.user)
     except CoachingError as exc:
         return _campaigns_response(request, error=str(exc))
-    return _campaigns_response(request, ok=_("You have left %(name)s.") % {"name": enrollment.program.name})
+    if enrollment.program.enrollment_policy == EnrollmentPolicy.AUTO:
+        left = _("You have left %(name)s. You will not be added again unless you join it yourself.")
+    else:
+        left = _("You have left %(name)s.")
+    return _campaigns_response(request, ok=left % {"name": enrollment.program.name})
 
 
 @require_POST

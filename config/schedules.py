@@ -11,6 +11,12 @@ SCHEDULES = {
         "kwargs": {"trigger": "schedule"},
         "expires": 6 * 60 * 60,  # a refresh still queued at 08:30 is dropped; the next night runs
     },
+    "assignment watch": {
+        "task": "coaching.assignment_watch",
+        "crontab": {"minute": "*/5"},  # a stopped assignment is resumed or failed within minutes of its bound
+        "kwargs": {},
+        "expires": 4 * 60,  # the next check comes soon; a backlog of checks is worth nothing
+    },
 }
 
 

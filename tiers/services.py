@@ -412,9 +412,13 @@ def _announce(setting: str, **event) -> None:
         import_string(dotted)(**event)
 
 
-def refresh_announce(*, run_id: int) -> None:
-    """Tell the listeners named in settings.LADDER_AFTER_REFRESH (coaching) that a run finished."""
-    _announce("LADDER_AFTER_REFRESH", run_id=run_id)
+def refresh_announce(*, run_id: int, in_process: bool = True) -> None:
+    """Tell the listeners named in settings.LADDER_AFTER_REFRESH (coaching) that a run finished.
+
+    `in_process`: the listeners do their work now, in this process (the command, tests); otherwise
+    they hand it to the workers and return at once (the Celery path).
+    """
+    _announce("LADDER_AFTER_REFRESH", run_id=run_id, in_process=in_process)
 
 
 def decision_announce(*, decision_id: int) -> None:

@@ -84,8 +84,8 @@ def refresh_chunk(run_id: int, index: int) -> None:
 
 @shared_task(name="tiers.after_refresh", soft_time_limit=900, time_limit=960)
 def after_refresh(run_id: int) -> None:
-    """What listens for a finished refresh (coaching's assignment) runs here, once per run."""
-    refresh_announce(run_id=run_id)
+    """What listens for a finished refresh (coaching's assignment) is told here; it fans its own work out."""
+    refresh_announce(run_id=run_id, in_process=False)
 
 
 @shared_task(name="tiers.after_decision", soft_time_limit=60, time_limit=90)

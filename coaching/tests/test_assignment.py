@@ -7,9 +7,10 @@ from django.core.management import call_command
 from django.db.models import F
 from django.utils import timezone
 
-from coaching.choices import EnrollmentPolicy, EnrollmentStatus, ProgramKind, ReasonCode
-from coaching.models import AssignmentRun, Enrollment, EnrollmentEvent, Program, Task, TaskCompletion
+from coaching.choices import EnrollmentPolicy, EnrollmentStatus, NotificationKind, ProgramKind, ReasonCode
+from coaching.models import AssignmentRun, Enrollment, EnrollmentEvent, Notification, Program, Task, TaskCompletion
 from coaching.services import (
+    CANNOT_LEAVE,
     CoachingError,
     NOT_ELIGIBLE,
     NOT_OPT_IN,
@@ -28,7 +29,7 @@ from tiers.choices import Tier
 from tiers.demo import seed_population
 from tiers.models import Influencer
 from tiers.services import refresh_run_sync
-from tiers.tests.factories import InfluencerFactory, metric_days
+from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
 
 pytestmark = pytest.mark.django_db
 
@@ -241,3 +242,49 @@ def test_graduated_enrolments_do_not_count_against_capacity():
     assignment_run()
 
     assert campaign.enrollments.filter(status=EnrollmentStatus.ACTIVE).count() == 1
+
+
+def test_a_creator_who_left_an_automatic_campaign_stays_out_until_they_join_again():
+    # given a tail creator whom assignment put in an automatic campaign
+    campaign = ProgramFactory(code="tail-live-week", eligible_tiers=["tail"])
+    creator = InfluencerFactory(user=UserFactory(username="leaver"))
+    metric_days(creator, days=30, gmv="1000")
+    refresh_run_sync()
+    assignment_run()
+    place = Enrollment.objects.get(influencer=creator, program=campaign)
+
+    # when they leave it, and then assignment runs again: nightly, and after a task they tick
+    enrollment_leave(enrollment=place, by=creator.user)
+    nightly = assignment_run()
+    village = Enrollment.objects.get(influencer=creator, program__code="newcomer-village", status=EnrollmentStatus.ACTIVE)
+    task_complete(enrollment=village, task=Task.objects.get(stage=village.stage, kind="lesson"), by=creator.user)
+
+    # then they stay out, and nobody tells them they joined
+    assert nightly.enrolled == 0
+    assert not campaign.enrollments.active().exists()
+    joined = Notification.objects.filter(influencer=creator, kind=NotificationKind.ENROLLED, data__program_code=campaign.code)
+    assert joined.count() == 1  # the first time only
+
+    # until they join it again themselves, and then assignment keeps them
+    back = enrollment_sign_up(influencer=creator, program=campaign, by=creator.user)
+    assignment_run()
+    assert (back.reason, list(campaign.enrollments.active())) == (ReasonCode.SIGNED_UP, [back])
+
+    # and leaving a second time holds as the first did
+    enrollment_leave(enrollment=back, by=creator.user)
+    assert assignment_run().enrolled == 0
+    assert not campaign.enrollments.active().exists()
+
+
+def test_only_a_creator_who_left_an_automatic_programme_may_join_it_by_hand():
+    campaign = ProgramFactory(code="mid-auto", eligible_tiers=["mid"])
+    creator = InfluencerFactory()
+    metric_days(creator, days=30, gmv="5000")
+    refresh_run_sync()
+
+    with pytest.raises(CoachingError, match=NOT_OPT_IN.format(program=campaign.name_zh)):
+        enrollment_sign_up(influencer=creator, program=campaign, by=None)
+    assignment_run()
+    in_pool = Enrollment.objects.get(influencer=creator, program__code="mid-product-pool")
+    with pytest.raises(CoachingError, match=str(CANNOT_LEAVE)):
+        enrollment_leave(enrollment=in_pool, by=None)  # the pool follows the tier: leaving it could not last

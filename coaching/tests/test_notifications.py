@@ -41,8 +41,9 @@ def refresh_and_notify(today):
 
 
 def assign_and_notify(today):
+    """An assignment, which tells creators of its enrolment changes with each chunk it writes."""
     run = assignment_run(today=today)
-    return run, notifications_after_assignment(assignment_run_id=run.pk)
+    return run, run.notified
 
 
 # ---------------------------------------------------------------- after a refresh and an assignment
@@ -167,8 +168,7 @@ def test_running_the_notification_jobs_again_creates_nothing(days_ago):
     refresh = refresh_run_sync(today=days_ago(0))
     assignment = assignment_run(today=days_ago(0))
 
-    first = notifications_after_refresh(refresh_run_id=refresh.pk) + notifications_after_assignment(
-        assignment_run_id=assignment.pk)
+    first = notifications_after_refresh(refresh_run_id=refresh.pk) + assignment.notified
     total = Notification.objects.count()
     second = notifications_after_refresh(refresh_run_id=refresh.pk) + notifications_after_assignment(
         assignment_run_id=assignment.pk)
@@ -259,21 +259,21 @@ def test_the_warning_waits_for_the_minimum_stay_when_it_ends_after_the_grace_per
     assert warning.data["demote_on"] == (days_ago(5) + datetime.timedelta(days=30)).isoformat()  # not days_ago(0) + 14
 
 
-def test_notifications_after_assignment_takes_the_same_queries_for_3_or_30_creators():
-    def assignment_for_new_creators(count):
+def test_an_assignment_and_its_notifications_take_the_same_queries_for_3_or_30_creators():
+    def new_creators(count):
         for _ in range(count):
             metric_days(InfluencerFactory(), days=30, gmv="1000")
         refresh_run_sync()
-        return assignment_run()
 
-    few_run = assignment_for_new_creators(3)
+    new_creators(3)
     with CaptureQueriesContext(connection) as few:
-        few_created = notifications_after_assignment(assignment_run_id=few_run.pk)
-    many_run = assignment_for_new_creators(30)
+        few_run = assignment_run()
+    new_creators(30)
     with CaptureQueriesContext(connection) as many:
-        many_created = notifications_after_assignment(assignment_run_id=many_run.pk)
+        many_run = assignment_run()
 
-    assert (few_created, many_created) == (3, 30)
+    assert (few_run.chunk_count, many_run.chunk_count) == (1, 1)
+    assert (few_run.enrolled, few_run.notified, many_run.enrolled, many_run.notified) == (3, 3, 30, 30)
     assert len(many.captured_queries) == len(few.captured_queries)
 
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from coaching.choices import ReasonCode
 from coaching.conditions import Condition
 from coaching.rules import (
+    NOTHING,
     Creator,
     Eligibility,
     EnrollmentState,
@@ -92,6 +93,13 @@ def test_promotion_out_of_a_staged_programme_is_graduation_and_demotion_is_an_ex
     assert (out.action, out.events[0].reason) == ("exit", ReasonCode.EXITED_DEMOTED)
 
 
+def test_a_creator_who_left_a_programme_is_not_put_back():
+    campaign = ProgramSpec(id=3, auto=True, eligibility=Eligibility(tiers=frozenset({Tier.TAIL})))
+
+    assert step(campaign, TAIL, features(), None, TODAY).action == "enrol"
+    assert step(campaign, TAIL, features(), None, TODAY, opted_out=True) == NOTHING
+
+
 # ---- properties
 
 tiers = st.sampled_from([None, *Tier.values])
@@ -153,3 +161,16 @@ def test_an_exit_for_ineligibility_only_comes_after_the_grace_period(program, cr
     if result.action == "exit" and why != "closed":
         since = state.ineligible_since or TODAY
         assert (TODAY - since).days >= program.grace_days
+
+
+@settings(max_examples=300)
+@given(programmes, creators, metric_features)
+def test_nobody_who_left_is_enrolled_again(program, creator, feats):
+    assert step(program, creator, feats, None, TODAY, opted_out=True) == NOTHING
+
+
+@settings(max_examples=300)
+@given(programmes, creators, metric_features, states.filter(lambda state: state is not None))
+def test_leaving_before_changes_nothing_for_a_place_taken_again(program, creator, feats, state):
+    # A creator who joined again after leaving is in the programme like anyone else.
+    assert step(program, creator, feats, state, TODAY, opted_out=True) == step(program, creator, feats, state, TODAY)

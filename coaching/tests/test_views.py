@@ -55,10 +55,34 @@ def queries(client, url, **extra):
     return len(ctx.captured_queries), response
 
 
-def test_plan_needs_a_login_and_a_creator(client, world):
+def test_plan_needs_a_login(client, world):
     assert client.get("/plan/").status_code == 302
+
+
+@pytest.mark.parametrize("language, words", [
+    ("zh-CN", ("没有达人档案", "你已用 somebody 登录", "退出登录")),
+    ("en", ("No creator profile", "You are logged in as somebody", "Log out")),
+])
+def test_a_login_without_a_creator_profile_is_told_what_is_missing_and_can_log_out(client, world, language, words):
     client.force_login(UserFactory(username="somebody"))
-    assert client.get("/plan/").status_code == 404
+
+    for url in ("/", "/plan/", reverse("coaching:notifications")):
+        response = client.get(url, follow=True, HTTP_ACCEPT_LANGUAGE=language)
+        body = response.content.decode()
+        assert response.status_code == 403, url
+        assert all(word in body for word in words), url
+        assert f'<form action="{reverse("logout")}" method="post">' in body
+
+    logged_out = client.post(reverse("logout"))
+    assert logged_out.status_code == 302 and client.get("/plan/")["Location"].startswith(reverse("login"))
+
+
+def test_staff_without_a_creator_profile_are_sent_to_the_admin(client, world):
+    client.force_login(UserFactory(username="ops-desk", is_staff=True))
+
+    for url in ("/", "/plan/", reverse("coaching:notifications")):
+        response = client.get(url)
+        assert (response.status_code, response["Location"]) == (302, reverse("admin:index")), url
 
 
 def test_a_creator_sees_their_own_plan_only(client, world):
@@ -147,6 +171,27 @@ def test_join_and_leave_a_campaign(client, world):
     assert Enrollment.objects.get(influencer=world["tail"], program=campaign).status == EnrollmentStatus.EXITED
 
 
+def test_a_creator_may_leave_an_automatic_campaign_and_join_it_again(client, world):
+    # given an automatic campaign the tail creator was put in
+    campaign = ProgramFactory(code="auto-campaign", eligible_tiers=["tail"], name_zh="自动活动", name_en="Auto campaign")
+    assignment_run()
+    login(client, world["tail"])
+    leave = reverse("coaching:leave", args=[campaign.pk])
+    join = reverse("coaching:join", args=[campaign.pk])
+    assert f'action="{leave}"' in client.get("/plan/").content.decode()
+
+    # when they leave it, they are told it lasts, and the next assignment leaves them out
+    left = client.post(leave, follow=True).content.decode()
+    assignment_run()
+
+    assert "除非你自己重新报名" in left
+    assert not Enrollment.objects.active().filter(influencer=world["tail"], program=campaign).exists()
+    # then they find it among the campaigns they can join, and joining brings them back
+    assert f'action="{join}"' in client.get("/plan/").content.decode()
+    client.post(join, **HX)
+    assert Enrollment.objects.active().get(influencer=world["tail"], program=campaign).source == "creator"
+
+
 def test_request_a_review_once(client, world):
     login(client, world["tail"])
     data = {"subject": "tier", "message": "My sales doubled last week."}
@@ -206,6 +251,7 @@ def test_notifications_and_reviews_of_another_creator_never_show(client, world):
 
     Notification.objects.create(influencer=world["mid"], kind="tier_changed", data={"tier_before": "tail", "tier_after": "mid"})
     review_request_create(influencer=world["mid"], subject="tier", message="mid creator's private message")
+    unread = Notification.objects.filter(influencer=world["mid"], read_at__isnull=True).count()
     login(client, world["tail"])
 
     notifications = client.get(reverse("coaching:notifications")).content.decode()
@@ -213,7 +259,7 @@ def test_notifications_and_reviews_of_another_creator_never_show(client, world):
     plan = client.get("/plan/").content.decode()
 
     assert "mid creator's private message" not in plan
-    assert Notification.objects.filter(influencer=world["mid"], read_at__isnull=True).count() == 1
+    assert Notification.objects.filter(influencer=world["mid"], read_at__isnull=True).count() == unread
     assert "腰部" not in notifications and "mid" not in notifications.lower().split("notifications")[-1]
 
 

@@ -145,8 +145,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
 
-# The tier refresh: creators per chunk task, and what runs once a refresh has finished
-# (coaching listens here: tiers never imports coaching).
+# Creators per chunk task, of the tier refresh and of programme assignment; and what runs once a
+# refresh has finished (coaching listens here: tiers never imports coaching).
 LADDER_REFRESH_CHUNK_SIZE = env.int("LADDER_REFRESH_CHUNK_SIZE", default=5_000)
 LADDER_AFTER_REFRESH = ["coaching.services.assignment_after_refresh"]
 # Called with the id of a decision made outside a refresh (a staff override).
