@@ -11,8 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tiers.choices import InfluencerStatus
 from tiers.models import Influencer, RefreshRun
-from tiers.selectors import influencer_features, policy_rules_published, tune_for_batch, window_features
-from tiers.services import influencer_chunks
+from tiers.selectors import influencer_chunks, influencer_features, policy_rules_published, tune_for_batch, window_features
 
 from .choices import (
     AssignmentStatus,
@@ -285,8 +284,9 @@ def assignment_run(*, refresh_run_id: int | None = None, today: datetime.date | 
     return run
 
 
-def assignment_after_refresh(*, run_id: int) -> None:
-    """Listener named in settings.LADDER_AFTER_REFRESH: the tier engine finished refresh `run_id`.
+def assignment_after_refresh(*, run_id: int, in_process: bool = True) -> None:
+    """Listener named in settings.LADDER_AFTER_REFRESH: the tier engine finished refresh `run_id`
+    (`in_process`: announced by the command rather than the Celery task; the work is the same here).
 
     Assign programmes, then tell creators what changed. The notification writers skip what they
     already wrote, so a redelivered announcement notifies nobody twice.

@@ -10,7 +10,7 @@ from django.conf import settings
 
 from coaching.services import assignment_run
 from tiers.models import Influencer
-from tiers.services import refresh_run_sync
+from tiers.refresh import refresh_run_sync
 from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
 
 LOCALE_DIR = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES"

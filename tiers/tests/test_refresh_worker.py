@@ -7,7 +7,7 @@ import pytest
 
 from tiers.choices import RunStatus, RunTrigger
 from tiers.models import Influencer, RefreshRun, TierDecision
-from tiers.services import refresh_run_sync
+from tiers.refresh import refresh_run_sync
 from tiers.tasks import refresh_all
 from tiers.tests.factories import InfluencerFactory, metric_days
 
