@@ -171,7 +171,8 @@ def _activate(run: RefreshRun, now) -> RefreshRun:
 
 def _activate_next(now) -> RefreshRun | None:
     """Start the oldest queued run, if any (the active one has just ended, in this transaction)."""
-    queued = RefreshRun.objects.select_for_update().select_related("replay").filter(status=RunStatus.PENDING).order_by("id").first()
+    queued = (RefreshRun.objects.select_for_update(of=("self",)).select_related("replay")
+              .filter(status=RunStatus.PENDING).order_by("id").first())
     return _activate(queued, now) if queued is not None else None
 
 
@@ -631,7 +632,7 @@ def _write(chunk: RefreshChunk, context: RunContext, writes: ChunkWrites) -> Non
     if writes.lapsed_override_ids:
         TierOverride.objects.filter(pk__in=writes.lapsed_override_ids, ended_at__isnull=True).update(
             ended_at=now, end_reason="expired", updated_at=now)
-    RefreshChunk.objects.filter(pk=chunk.pk).update(started_at=chunk.started_at, done_at=now)
+    RefreshChunk.objects.filter(pk=chunk.pk).update(started_at=chunk.started_at, done_at=timezone.now())
     counts = writes.counts
     # Last and brief: every chunk updates the run's row, and holds its lock from here until commit.
     RefreshRun.objects.filter(pk=context.run_id).update(
