@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from tiers.choices import DecisionCause, PolicyStatus, RunStatus, RunTrigger
 from tiers.models import RefreshRun, TierDecision, TierOverride, TierPolicy
@@ -52,7 +53,7 @@ def test_clone_edit_and_publish_a_policy(admin_client, sent, django_capture_on_c
     run = RefreshRun.objects.get()
     assert (run.trigger, run.policy_id, run.status) == (RunTrigger.POLICY_PUBLISH, draft.pk, RunStatus.RUNNING)
     assert sent == [{"run_id": run.pk, "chunk_count": run.chunk_count}]
-    assert told(response) == [f"v2 published. {REFRESH_QUEUED.format(run_id=run.pk)}"]
+    assert told(response) == [gettext("v%(version)s published. %(refresh)s") % {"version": 2, "refresh": REFRESH_QUEUED.format(run_id=run.pk)}]
 
 
 def test_a_published_policy_cannot_be_edited_in_the_admin(admin_client):

@@ -7,6 +7,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.db import connection, transaction
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from tiers.choices import DecisionCause, PolicyStatus, RunStatus, RunTrigger
 from tiers.models import Influencer, RefreshChunk, RefreshRun, TierDecision, TierPolicy
@@ -157,7 +158,8 @@ def test_a_policy_published_during_a_refresh_gets_its_own_refresh_after_it(celer
     queued = RefreshRun.objects.get(trigger=RunTrigger.POLICY_PUBLISH)
     assert queued.status == RunStatus.PENDING and queued.policy_id == draft.pk
     told = [str(m) for m in get_messages(response.wsgi_request)]
-    assert told == [f"v2 published. {REFRESH_QUEUED_AFTER.format(run_id=queued.pk, active_id=running.pk)}"]
+    assert told == [gettext("v%(version)s published. %(refresh)s") % {
+        "version": 2, "refresh": REFRESH_QUEUED_AFTER.format(run_id=queued.pk, active_id=running.pk)}]
 
     # and once the workers finish the running refresh, the policy's own refresh follows under v2
     send_chunks(run_id=running.pk, chunk_count=running.chunk_count)

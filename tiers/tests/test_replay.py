@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
 from tiers.choices import DecisionCause, OverrideField, RunStatus, RunTrigger, StateSource, Tier
-from tiers.models import DailyMetric, Influencer, RefreshRun, TierDecision, TierOverride, TierPolicy, TierStateChange
+from tiers.models import DailyMetric, RefreshRun, TierDecision, TierOverride, TierPolicy, TierStateChange
 from tiers.refresh import (
     REFRESH_DATE_IN_PAST,
     REPLAY_BEFORE_HISTORY,
@@ -33,7 +33,15 @@ from tiers.refresh import (
 )
 from tiers.rules import PolicyRules
 from tiers.selectors import decision_history, state_history_mismatches
-from tiers.services import OVERRIDE_DURING_REPLAY, ServiceError, override_create, override_end, policy_clone, policy_publish, policy_update_draft
+from tiers.services import (
+    OVERRIDE_DURING_REPLAY,
+    ServiceError,
+    override_create,
+    override_end,
+    policy_clone,
+    policy_publish,
+    policy_update_draft,
+)
 from tiers.tasks import refresh_all
 from tiers.tests.factories import InfluencerFactory, UserFactory
 
