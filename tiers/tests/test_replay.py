@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
 from tiers.choices import DecisionCause, OverrideField, RunStatus, RunTrigger, StateSource, Tier
-from tiers.models import DailyMetric, RefreshRun, TierDecision, TierOverride, TierPolicy, TierStateChange
+from tiers.models import DailyMetric, Influencer, RefreshRun, TierDecision, TierOverride, TierPolicy, TierStateChange
 from tiers.refresh import (
     REFRESH_DATE_IN_PAST,
     REPLAY_BEFORE_HISTORY,
@@ -484,3 +484,34 @@ def _staff_act(pair, kind, tier, creator_type, open_pins, ops) -> list[TierOverr
     else:  # expire: the time passes its expiry before the next refresh
         TierOverride.objects.filter(pk__in=[o.pk for o in still_open]).update(expires_at=timezone.now())
     return []
+
+
+@pytest.mark.django_db
+def test_migrating_records_every_judged_creators_state_as_the_history_baseline(short_window):
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+
+    # given a creator judged before the state history existed (their refresh left no history row)
+    judged, unjudged = InfluencerFactory(onboarded_on=day(60)), InfluencerFactory(onboarded_on=day(60))
+    for n in range(10):
+        sell(judged, day(n), "3000")
+    earlier = refresh_run_sync(today=day(1))
+    TierStateChange.objects.all().delete()
+    Influencer.objects.filter(pk=unjudged.pk).update(tier=None, creator_type=None, tier_since=None)
+
+    # when the migration's data step runs
+    migration = importlib.import_module("tiers.migrations.0005_refresh_queue_and_replay")
+    migration.record_baseline(apps, SimpleNamespace(connection=connection))
+
+    # then their state now is the baseline, and a replay that would need the state before it is refused
+    baseline = TierStateChange.objects.get()
+    assert (baseline.influencer_id, baseline.source) == (judged.pk, StateSource.BASELINE)
+    assert (baseline.tier, baseline.creator_type, baseline.tier_since) == state(judged)[:3]
+    with pytest.raises(RefreshError) as refused:
+        replay_start(from_date=day(1))
+    assert f"#{earlier.pk}" in str(refused.value)
+    later = refresh_run_sync(today=day(0))
+    assert replay_run_sync(from_date=day(0))[-1].replays == later  # from a refresh after it, it can
