@@ -92,9 +92,12 @@ def _use_broker(url: str) -> None:
     celery_app.conf.update(broker_url=url, result_backend=url)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def redis_url():
-    """The broker the tests talk to: REDIS_URL if set (required in CI), else an embedded server."""
+    """The broker the tests talk to: REDIS_URL if set (required in CI), else an embedded server.
+
+    Every session has one: starting a refresh, on any path, takes a lock in Redis.
+    """
     url = os.environ.get("REDIS_URL")
     if url:
         if not reachable(url):

@@ -49,7 +49,7 @@ def reset() -> None:
 
 def refresh() -> dict:
     from tiers.models import TierDecision
-    from tiers.services import refresh_run_sync
+    from tiers.refresh import refresh_run_sync
 
     run = refresh_run_sync()
     return {"decisions": TierDecision.objects.filter(refresh_run=run).count(), "total": run.total}

@@ -43,7 +43,7 @@ def review_request_create(
     existing = ReviewRequest.objects.open().filter(influencer=influencer).first()
     if existing is None:
         if decision is None:
-            decision = TierDecision.objects.filter(influencer=influencer).order_by("-created_at", "-id").first()
+            decision = TierDecision.objects.effective().filter(influencer=influencer).order_by("-created_at", "-id").first()
         try:
             # The partial unique index is the real guard: two submits racing past the check above
             # cannot both insert.

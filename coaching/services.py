@@ -16,8 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from tiers.choices import InfluencerStatus
 from tiers.models import Influencer, RefreshRun
 from tiers.rules import Features
-from tiers.selectors import influencer_features, policy_rules_published, tune_for_batch, window_features
-from tiers.services import influencer_chunks
+from tiers.selectors import influencer_chunks, influencer_features, policy_rules_published, tune_for_batch, window_features
 
 from .choices import (
     AssignmentStatus,

@@ -249,7 +249,7 @@ def review_request(request):
         try:
             reviews.review_request_create(influencer=request.influencer, subject=form.cleaned_data["subject"],
                                           message=form.cleaned_data["message"],
-                                          decision=request.influencer.decisions.first())
+                                          decision=request.influencer.decisions.effective().first())
         except CoachingError as exc:
             error = str(exc)
     else:

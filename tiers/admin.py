@@ -4,7 +4,6 @@ import datetime
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import Max
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
@@ -13,12 +12,12 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from .admin_paging import EstimatedCountPaginator
-from .choices import PolicyStatus, RunTrigger
+from .choices import PolicyStatus, RunStatus, RunTrigger
 from .models import DailyMetric, Influencer, RefreshRun, TierDecision, TierOverride, TierPolicy
 from .rules import PolicyError, PolicyRules
+from .refresh import REFRESH_REQUEST_FAILED, RefreshError, refresh_for_policy, refresh_queue, refresh_request_message
 from .selectors import explain_now
 from .services import ServiceError, override_create, override_end, policy_clone, policy_publish, policy_update_draft
-from .tasks import refresh_all
 
 RECENT_METRIC_DAYS = 30
 
@@ -76,6 +75,9 @@ class DecisionInline(ReadOnlyInline):
     fields = ("created_at", "cause", "tier_before", "tier_after", "type_before", "type_after", "policy", "actor")
     ordering = ("-created_at", "-id")
     related = ("policy", "actor")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).effective()  # what a replay recomputed is in the ledger's own list
 
 
 class OverrideInline(ReadOnlyInline):
@@ -190,22 +192,29 @@ class TierPolicyAdmin(admin.ModelAdmin):
         except ServiceError as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return
-        self.message_user(request, _("v%(version)s published; a refresh has been queued.") % {"version": policy.version},
-                          messages.SUCCESS)
+        except RefreshError as exc:  # nothing was published
+            self.message_user(request, REFRESH_REQUEST_FAILED.format(error=exc), messages.ERROR)
+            return
+        run = refresh_for_policy(policy)
+        told = refresh_request_message(run) if run else ""
+        self.message_user(request, _("v%(version)s published. %(refresh)s") % {"version": policy.version, "refresh": told},
+                          messages.WARNING if run and run.status == RunStatus.FAILED else messages.SUCCESS)
 
 
 @admin.register(TierDecision)
 class TierDecisionAdmin(admin.ModelAdmin):
     """The ledger is append-only: nobody edits or deletes a decision."""
 
-    list_display = ("created_at", "influencer", "cause", "tier_before", "tier_after", "type_before", "type_after", "policy")
-    list_filter = ("cause", "tier_after", "type_after", "policy")
+    list_display = ("created_at", "influencer", "cause", "tier_before", "tier_after", "type_before", "type_after", "policy",
+                    "superseded_by")
+    list_filter = ("cause", "tier_after", "type_after", "policy", ("superseded_by", admin.EmptyFieldListFilter))
     search_fields = ("=influencer__platform_id", "^influencer__handle")
     list_select_related = ("influencer", "policy")
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     readonly_fields = ("influencer", "tier_before", "tier_after", "type_before", "type_after", "policy", "cause",
-                       "actor", "refresh_run", "decided_on", "created_at", "explanation_table", "features")
+                       "actor", "refresh_run", "decided_on", "effective_at", "superseded_by", "created_at",
+                       "explanation_table", "features")
     exclude = ("explanation",)
 
     @admin.display(description=_("explanation"))
@@ -296,7 +305,11 @@ class RefreshRunAdmin(admin.ModelAdmin):
     def refresh_now(self, request):
         if request.method != "POST" or not request.user.has_perm("tiers.view_refreshrun"):
             return HttpResponseNotAllowed(["POST"])
-        by_id = request.user.pk
-        transaction.on_commit(lambda: refresh_all.delay(trigger=RunTrigger.STAFF, requested_by_id=by_id))
-        self.message_user(request, _("A refresh has been queued; its progress appears here."), messages.SUCCESS)
+        try:
+            run = refresh_queue(trigger=RunTrigger.STAFF, by=request.user)
+        except RefreshError as exc:
+            self.message_user(request, REFRESH_REQUEST_FAILED.format(error=exc), messages.ERROR)
+        else:
+            told = refresh_request_message(run)
+            self.message_user(request, told, messages.ERROR if run.status == RunStatus.FAILED else messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:tiers_refreshrun_changelist"))

@@ -52,6 +52,8 @@ class DecisionCause(models.TextChoices):
     OVERRIDE = "override", _("Override")
     OVERRIDE_LAPSED = "override_lapsed", _("Override lapsed")
     POLICY_CHANGE = "policy_change", _("Policy change")
+    # Recomputed by a replay of past days after their data was corrected.
+    REPLAY = "replay", _("Replay")
 
 
 class OverrideField(models.TextChoices):
@@ -60,6 +62,8 @@ class OverrideField(models.TextChoices):
 
 
 class RunStatus(models.TextChoices):
+    # Waiting for the active run to finish; the finishing run starts it.
+    PENDING = "pending", _("Queued")
     RUNNING = "running", _("Running")
     SUCCEEDED = "succeeded", _("Succeeded")
     FAILED = "failed", _("Failed")
@@ -70,3 +74,13 @@ class RunTrigger(models.TextChoices):
     COMMAND = "command", _("Command")
     STAFF = "staff", _("Staff")
     POLICY_PUBLISH = "policy_publish", _("Policy published")
+    REPLAY = "replay", _("Replay")
+
+
+class StateSource(models.TextChoices):
+    """What wrote a row of a creator's state history."""
+
+    REFRESH = "refresh", _("Refresh")
+    OVERRIDE = "override", _("Override")
+    # The state every creator had when the history began to be recorded.
+    BASELINE = "baseline", _("Baseline")

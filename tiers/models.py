@@ -14,6 +14,7 @@ from .choices import (
     PolicyStatus,
     RunStatus,
     RunTrigger,
+    StateSource,
     Tier,
 )
 
@@ -227,17 +228,48 @@ class TierOverride(TimeStampedModel):
         return f"{self.influencer_id} {self.field}={self.value}"
 
 
+class Replay(TimeStampedModel):
+    """A recomputation, in order, of every refresh from `from_date` on, after past data was corrected.
+
+    Each replayed refresh is a RefreshRun of its own (trigger "replay"). What the replaced refreshes
+    wrote stays in the ledger and the state history, marked superseded by this replay.
+    """
+
+    from_date = models.DateField(_("replay from"))
+    # None: every creator; else the ids of the creators replayed (a metric import's corrections).
+    influencer_ids = models.JSONField(_("creators"), null=True, blank=True)
+    # History before this moment is kept; from it on, the replay recomputes it.
+    base_before = models.DateTimeField(_("replays history from"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("replay")
+        verbose_name_plural = _("replays")
+
+    def __str__(self):
+        return f"replay #{self.pk} from {self.from_date}"
+
+
 class RefreshRun(TimeStampedModel):
     """One refresh of every creator's tier and type; progress and counts for staff and the API."""
 
     policy = models.ForeignKey(TierPolicy, on_delete=models.PROTECT, related_name="refresh_runs")
     trigger = models.CharField(_("trigger"), max_length=16, choices=RunTrigger.choices)
     status = models.CharField(_("status"), max_length=16, choices=RunStatus.choices, default=RunStatus.RUNNING)
-    # True while the run is in progress, NULL after: the unique index lets only one run be active.
+    # True while the run is in progress, NULL otherwise: the unique index lets only one run be active.
     active = models.BooleanField(null=True, default=True, editable=False)
     run_date = models.DateField(_("refresh date"))
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    chunk_size = models.PositiveIntegerField(_("creators per chunk"), default=5_000)
+    # For a replayed refresh: the replay it belongs to, and the refresh it recomputes.
+    replay = models.ForeignKey(Replay, on_delete=models.CASCADE, null=True, blank=True, related_name="runs")
+    replays = models.ForeignKey(
+        "self", verbose_name=_("recomputes"), on_delete=models.SET_NULL, null=True, blank=True, related_name="replayed_by"
     )
     total = models.PositiveIntegerField(_("creators"), default=0)
     done = models.PositiveIntegerField(_("creators done"), default=0)
@@ -249,22 +281,27 @@ class RefreshRun(TimeStampedModel):
     unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
     type_changed = models.PositiveIntegerField(_("type changes"), default=0)
     overrides_lapsed = models.PositiveIntegerField(_("overrides lapsed"), default=0)
-    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    # Null while queued behind another run.
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
 
     class Meta:
-        ordering = ["-started_at"]
+        ordering = ["-id"]
         verbose_name = _("refresh run")
         verbose_name_plural = _("refresh runs")
         constraints = [models.UniqueConstraint(fields=["active"], name="one_active_refresh")]
+        indexes = [
+            # The queue: runs waiting for the active one, picked oldest first.
+            models.Index(fields=["id"], name="refresh_pending", condition=models.Q(status=RunStatus.PENDING)),
+        ]
 
     def __str__(self):
         return f"refresh #{self.pk} {self.run_date} {self.get_status_display()}"
 
     @property
     def duration(self):
-        return (self.finished_at - self.started_at) if self.finished_at else None
+        return (self.finished_at - self.started_at) if self.finished_at and self.started_at else None
 
 
 class RefreshChunk(models.Model):
@@ -274,6 +311,10 @@ class RefreshChunk(models.Model):
     index = models.PositiveIntegerField()
     first_id = models.BigIntegerField()
     last_id = models.BigIntegerField()
+    # None: every creator with an id in [first_id, last_id]; else only these (a replay of some creators).
+    influencer_ids = models.JSONField(null=True, blank=True)
+    # When the chunk's transaction began and committed: how long chunks take, and that they overlap.
+    started_at = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -281,8 +322,45 @@ class RefreshChunk(models.Model):
         constraints = [models.UniqueConstraint(fields=["run", "index"], name="one_chunk_per_index")]
 
 
+class TierStateChange(models.Model):
+    """Append-only state history: what a creator's stored state became, each time any part of it changed.
+
+    The ledger records tier and type changes; the anti-flap bookkeeping (`tier_since`,
+    `below_keep_since`) changes more often and is recorded only here, so that the state as of
+    any moment can be rebuilt exactly (a replay starts from it). Rows are ordered by
+    `effective_at`: where the event stands in the order of events (the start of the refresh it
+    belongs to, the original's for a replayed refresh; the creation of an override).
+    """
+
+    influencer = models.ForeignKey(Influencer, on_delete=models.CASCADE, related_name="state_changes")
+    effective_at = models.DateTimeField()
+    source = models.CharField(max_length=16, choices=StateSource.choices)
+    refresh_run = models.ForeignKey(RefreshRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    tier = models.CharField(max_length=16, choices=Tier.choices, null=True, blank=True)
+    creator_type = models.CharField(max_length=16, choices=CreatorType.choices, null=True, blank=True)
+    tier_since = models.DateField(null=True, blank=True)
+    below_keep_since = models.DateField(null=True, blank=True)
+    superseded_by = models.ForeignKey(Replay, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["influencer_id", "effective_at", "id"]
+        indexes = [models.Index(fields=["influencer", "effective_at"], name="state_history")]
+
+    def __str__(self):
+        return f"{self.influencer_id} @{self.effective_at}: {self.tier}/{self.creator_type}"
+
+
+class TierDecisionQuerySet(models.QuerySet):
+    def effective(self):
+        """The ledger creators see: without the decisions a replay recomputed."""
+        return self.filter(superseded_by__isnull=True)
+
+
 class TierDecision(models.Model):
-    """Append-only ledger: one row each time a creator's tier or type changed, with why."""
+    """Append-only ledger: one row each time a creator's tier or type changed, with why.
+
+    A replay never deletes a row: it marks the rows it recomputed `superseded_by` itself.
+    """
 
     influencer = models.ForeignKey(Influencer, on_delete=models.CASCADE, related_name="decisions")
     tier_before = models.CharField(max_length=16, choices=Tier.choices, null=True, blank=True)
@@ -298,7 +376,16 @@ class TierDecision(models.Model):
     )
     refresh_run = models.ForeignKey(RefreshRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="decisions")
     decided_on = models.DateField()
+    # Where the decision stands in the order of events (as TierStateChange.effective_at); None on
+    # decisions recorded before the state history began.
+    effective_at = models.DateTimeField(null=True, blank=True)
+    # Set when a replay recomputed the decision; the replay's own decision is then the effective one.
+    superseded_by = models.ForeignKey(
+        Replay, verbose_name=_("superseded by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TierDecisionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -516,6 +516,23 @@ def _since(previous: TierState, tier: str, today: date) -> date:
     return today
 
 
+def pin(previous: TierState, field: str, value: str, reason: str, today: date) -> tuple[TierState, RuleCheck]:
+    """The state a staff pin leaves at once, before any refresh, and the check that explains it.
+
+    `field` is "tier" or "creator_type". A tier pin restarts the anti-flap bookkeeping as `decide`
+    does for a pinned tier. The check's threshold is what the creator had before the pin.
+    """
+    if field == "tier":
+        pinned = Tier(value)
+        state = TierState(tier=pinned, creator_type=previous.creator_type, tier_since=_since(previous, pinned, today),
+                          below_keep_since=None)
+        return state, RuleCheck("override.tier", field, str(pinned), str(previous.tier or ""), True, reason)
+    pinned_type = CreatorType(value)
+    state = TierState(tier=previous.tier, creator_type=pinned_type, tier_since=previous.tier_since,
+                      below_keep_since=previous.below_keep_since)
+    return state, RuleCheck("override.type", field, str(pinned_type), str(previous.creator_type or ""), True, reason)
+
+
 def _is_newcomer(features, rule: NewcomerRule, checks) -> bool:
     if features is None:
         checks.append(RuleCheck("newcomer.no_metrics", "metrics", "", "", False))

@@ -1,21 +1,29 @@
 """Reads for the tier engine: window features per chunk, the current policy, decision history."""
 
 import datetime
+import json
 from decimal import Decimal
 
 from django.db import connection
+from django.db.models import F, Q, Window
+from django.db.models.functions import RowNumber
 
 from .choices import LADDER, DecisionCause, OverrideField, PolicyStatus
-from .models import Influencer, TierDecision, TierOverride, TierPolicy
-from .rules import NO_OVERRIDES, Features, Overrides, PolicyRules
+from .models import Influencer, TierDecision, TierOverride, TierPolicy, TierStateChange
+from .rules import NO_OVERRIDES, Features, Overrides, PolicyRules, TierState
 
 CENT = Decimal("0.01")
 
-# The only vendor difference: how a JSON object is expanded into (key, value) rows.
+# The only vendor differences: how a JSON object is expanded into (key, value) rows, and how one
+# parameter holding a list of ids restricts the window to some creators (a replay of a few).
 _JSON_EACH = {
     # Category sums only ever become a share, so a float sum is exact enough and much cheaper.
     "postgresql": ("jsonb_each_text(m.category_gmv)", "double precision"),
     "sqlite": ("json_each(m.category_gmv)", "REAL"),
+}
+_IN_IDS = {
+    "postgresql": " AND m.influencer_id = ANY(%s)",
+    "sqlite": " AND m.influencer_id IN (SELECT value FROM json_each(%s))",
 }
 
 # One aggregate query per chunk: sums and counts over the window; the latest followers and the
@@ -62,10 +70,14 @@ LEFT JOIN cat ON cat.influencer_id = agg.influencer_id AND cat.rank = 1
 """
 
 
-def window_aggregate_sql() -> tuple[str, int]:
-    """The chunk aggregate for this database, and how many times its 4 window parameters repeat."""
+def window_aggregate_sql(*, some: bool = False) -> tuple[str, int]:
+    """The chunk aggregate for this database, and how many times its window parameters repeat.
+
+    The parameters are (first_id, last_id, start, today), plus a list of ids when `some`.
+    """
     json_each, cast = _JSON_EACH[connection.vendor]
-    return _WINDOW_SQL.format(json_each=json_each, cast=cast, window=_WINDOW_FILTER), 2
+    window = _WINDOW_FILTER + (_IN_IDS[connection.vendor] if some else "")
+    return _WINDOW_SQL.format(json_each=json_each, cast=cast, window=window), 2
 
 
 def tune_for_batch() -> None:
@@ -95,14 +107,18 @@ def window_start(today: datetime.date, window_days: int) -> datetime.date:
 
 
 def window_features(
-    *, first_id: int, last_id: int, today: datetime.date, window_days: int, onboarded: dict[int, datetime.date]
+    *, first_id: int, last_id: int, today: datetime.date, window_days: int, onboarded: dict[int, datetime.date],
+    ids: list[int] | None = None,
 ) -> dict[int, Features]:
-    """Features of every creator with id in [first_id, last_id] that has metrics in the window."""
-    sql, repeats = window_aggregate_sql()
+    """Features of every creator with id in [first_id, last_id] (and in `ids`, if given) that has
+    metrics in the window."""
+    sql, repeats = window_aggregate_sql(some=ids is not None)
     start = window_start(today, window_days)
     params = [first_id, last_id, start, today]
     if connection.vendor == "sqlite":
         params = [first_id, last_id, start.isoformat(), today.isoformat()]
+    if ids is not None:
+        params.append(list(ids) if connection.vendor == "postgresql" else json.dumps(list(ids)))
     with connection.cursor() as cursor:
         cursor.execute(sql, params * repeats)
         columns = [col[0] for col in cursor.description]
@@ -171,7 +187,8 @@ def policy_rules_published() -> PolicyRules:
 
 
 def decision_history(*, influencer: Influencer):
-    return TierDecision.objects.filter(influencer=influencer).select_related("policy", "actor", "refresh_run")
+    """The creator's effective ledger, newest first: what a replay recomputed is left out."""
+    return TierDecision.objects.effective().filter(influencer=influencer).select_related("policy", "actor", "refresh_run")
 
 
 def judged_by_rules(*, influencer_ids) -> set[int]:
@@ -179,14 +196,81 @@ def judged_by_rules(*, influencer_ids) -> set[int]:
     return set(
         TierDecision.objects.filter(
             influencer_id__in=list(influencer_ids),
+            superseded_by__isnull=True,
             tier_after__in=LADDER,
-            cause__in=(DecisionCause.REFRESH, DecisionCause.POLICY_CHANGE, DecisionCause.OVERRIDE_LAPSED),
+            cause__in=(DecisionCause.REFRESH, DecisionCause.POLICY_CHANGE, DecisionCause.OVERRIDE_LAPSED,
+                       DecisionCause.REPLAY),
         ).values_list("influencer_id", flat=True).distinct()
     )
 
 
-def overrides_open_between(*, first_id: int, last_id: int):
-    return TierOverride.objects.filter(influencer__id__range=(first_id, last_id), ended_at__isnull=True)
+def influencer_chunks(chunk_size: int) -> list[tuple[int, int]]:
+    """(first_id, last_id) per chunk of `chunk_size` creators, in one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) - 1 AS rn FROM tiers_influencer) AS t "
+            "WHERE rn %% %s = 0 ORDER BY id",
+            [chunk_size],
+        )
+        firsts = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT MAX(id) FROM tiers_influencer")
+        last = cursor.fetchone()[0]
+    return [(first, (firsts[i + 1] - 1) if i + 1 < len(firsts) else last) for i, first in enumerate(firsts)]
+
+
+def _in_chunk(queryset, *, first_id: int, last_id: int, ids: list[int] | None, field: str = "influencer__id"):
+    queryset = queryset.filter(**{f"{field}__range": (first_id, last_id)})
+    return queryset if ids is None else queryset.filter(**{f"{field}__in": ids})
+
+
+def overrides_open_between(*, first_id: int, last_id: int, ids: list[int] | None = None):
+    """The overrides open now of the creators in a chunk."""
+    return _in_chunk(TierOverride.objects.filter(ended_at__isnull=True), first_id=first_id, last_id=last_id, ids=ids)
+
+
+def overrides_in_force_at(*, first_id: int, last_id: int, ids: list[int] | None, at: datetime.datetime):
+    """The overrides of the creators in a chunk as they stood at `at`: created by then, not yet ended."""
+    in_force = TierOverride.objects.filter(created_at__lte=at).filter(Q(ended_at__isnull=True) | Q(ended_at__gt=at))
+    return _in_chunk(in_force, first_id=first_id, last_id=last_id, ids=ids)
+
+
+def overrides_created_between(*, first_id: int, last_id: int, ids: list[int] | None, since: datetime.datetime,
+                              until: datetime.datetime | None):
+    """Overrides created in [since, until) for the creators in a chunk, oldest first (a replay re-enacts them)."""
+    created = TierOverride.objects.filter(created_at__gte=since)
+    if until is not None:
+        created = created.filter(created_at__lt=until)
+    return _in_chunk(created, first_id=first_id, last_id=last_id, ids=ids).order_by("created_at", "id")
+
+
+def states_before(*, first_id: int, last_id: int, ids: list[int] | None,
+                  before: datetime.datetime | None) -> dict[int, TierState]:
+    """Each creator's state as it stood just before `before` (None: after everything), rebuilt from
+    the effective state history.
+
+    One query: the latest effective history row before that moment per creator. A creator with no
+    such row had no state yet.
+    """
+    history = TierStateChange.objects.filter(superseded_by__isnull=True)
+    if before is not None:
+        history = history.filter(effective_at__lt=before)
+    rows = (
+        _in_chunk(history, first_id=first_id, last_id=last_id, ids=ids)
+        .annotate(latest=Window(RowNumber(), partition_by=[F("influencer_id")],
+                                order_by=[F("effective_at").desc(), F("id").desc()]))
+        .filter(latest=1)
+        .values_list("influencer_id", "tier", "creator_type", "tier_since", "below_keep_since")
+    )
+    return {row[0]: TierState(*row[1:]) for row in rows}
+
+
+def state_history_mismatches(*, first_id: int, last_id: int) -> list[int]:
+    """Creators in [first_id, last_id] whose stored state differs from the end of their state history
+    (an empty state for a creator with no history): a check that the history rebuilds what is stored."""
+    rebuilt = states_before(first_id=first_id, last_id=last_id, ids=None, before=None)
+    stored = Influencer.objects.filter(id__range=(first_id, last_id)).values_list(
+        "id", "tier", "creator_type", "tier_since", "below_keep_since")
+    return [row[0] for row in stored if rebuilt.get(row[0], TierState()) != TierState(*row[1:])]
 
 
 def decide_now(*, influencer: Influencer, today: datetime.date | None = None):

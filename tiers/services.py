@@ -1,45 +1,22 @@
-"""Writes of the tier engine: policy versions, overrides and the chunked refresh."""
+"""Writes of the tier engine: policy versions and overrides (the refresh is in `tiers.refresh`)."""
 
 import datetime
-import json
-import logging
 
-from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Max
+from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
-from .choices import TIER_RANK, CreatorType, DecisionCause, OverrideField, PolicyStatus, RunStatus, RunTrigger, Tier
-from .models import Influencer, RefreshChunk, RefreshRun, TierDecision, TierOverride, TierPolicy
-from .rules import PolicyRules, RuleCheck, TierState, decide
-from .selectors import (
-    judged_by_rules,
-    overrides_from,
-    overrides_open_between,
-    policy_published,
-    tune_for_batch,
-    window_features,
-)
-
-logger = logging.getLogger(__name__)
+from .choices import CreatorType, OverrideField, PolicyStatus, RunStatus, RunTrigger, Tier
+from .models import Influencer, RefreshRun, TierDecision, TierOverride, TierPolicy, TierStateChange
+from .refresh import override_rows, refresh_queue
+from .rules import PolicyRules, TierState, pin
 
 POLICY_NOT_DRAFT = "Policy v{version} is {status}: only a draft can be changed or published. Clone it to change it."
 OVERRIDE_REASON_REQUIRED = "An override needs a reason."
 OVERRIDE_VALUE_INVALID = "{value!r} is not a valid {field}; choose one of: {choices}."
 OVERRIDE_EXPIRY_PAST = "The expiry {expires_at} is not in the future."
 OVERRIDE_ALREADY_ENDED = "This override already ended ({end_reason})."
-REFRESH_ALREADY_RUNNING = "Refresh #{run_id} is still running; two refreshes never overlap."
-
-DEFAULT_CHUNK_SIZE = 5_000
-# A run whose chunks made no progress for this long is presumed dead and may be replaced.
-STALE_RUN_AFTER = datetime.timedelta(hours=2)
-
-
-class RefreshAlreadyRunning(Exception):
-    def __init__(self, run_id):
-        self.run_id = run_id
-        super().__init__(REFRESH_ALREADY_RUNNING.format(run_id=run_id))
+OVERRIDE_DURING_REPLAY = "Replay #{replay_id} is recomputing past refreshes; pin the creator once it has finished."
 
 
 class ServiceError(ValueError):
@@ -85,7 +62,11 @@ def policy_update_draft(*, policy: TierPolicy, rules: dict, name: str | None = N
 
 @transaction.atomic
 def policy_publish(*, policy: TierPolicy, by, refresh: bool = True) -> TierPolicy:
-    """Archive the published version, publish this draft, and (after commit) refresh everyone under it."""
+    """Archive the published version, publish this draft, and refresh everyone under it: at once on
+    the workers, or after the refresh running now (`tiers.refresh.refresh_for_policy` finds it).
+
+    Raises RefreshError, publishing nothing, when the refresh can be neither started nor queued.
+    """
     policy = TierPolicy.objects.select_for_update().get(pk=policy.pk)
     _require_draft(policy)
     PolicyRules.from_json(policy.rules)
@@ -95,10 +76,7 @@ def policy_publish(*, policy: TierPolicy, by, refresh: bool = True) -> TierPolic
     policy.published_by = by
     policy.save(update_fields=["status", "published_at", "published_by", "updated_at"])
     if refresh:
-        from .tasks import refresh_all
-
-        by_id = by.pk if by else None
-        transaction.on_commit(lambda: refresh_all.delay(trigger=RunTrigger.POLICY_PUBLISH, requested_by_id=by_id))
+        refresh_queue(trigger=RunTrigger.POLICY_PUBLISH, by=by, policy=policy)
     return policy
 
 
@@ -125,6 +103,12 @@ def override_create(
     if expires_at is not None and expires_at <= now:
         raise ServiceError(OVERRIDE_EXPIRY_PAST.format(expires_at=expires_at.isoformat()))
 
+    replaying = RefreshRun.objects.filter(replay__isnull=False, status__in=[RunStatus.RUNNING, RunStatus.PENDING])
+    replay_id = replaying.values_list("replay_id", flat=True).first()
+    if replay_id is not None:
+        # A pin in the middle of a replay would be overwritten by the days still to be recomputed.
+        raise ServiceError(OVERRIDE_DURING_REPLAY.format(replay_id=replay_id))
+
     influencer = Influencer.objects.select_for_update().get(pk=influencer.pk)
     TierOverride.objects.filter(influencer=influencer, field=field, ended_at__isnull=True).update(
         ended_at=now, end_reason="replaced", updated_at=now
@@ -132,31 +116,18 @@ def override_create(
     override = TierOverride.objects.create(
         influencer=influencer, field=field, value=value, reason=reason.strip(), expires_at=expires_at, created_by=by
     )
-    before = (influencer.tier, influencer.creator_type)
-    if field == OverrideField.TIER:
-        if influencer.tier != value:
-            influencer.tier_since = timezone.localdate()
-        influencer.tier = value
-        influencer.below_keep_since = None
-    else:
-        influencer.creator_type = value
-    if (influencer.tier, influencer.creator_type) != before:
+    before = TierState(influencer.tier, influencer.creator_type, influencer.tier_since, influencer.below_keep_since)
+    after, check = pin(before, field, value, override.reason, timezone.localdate(override.created_at))
+    policy = TierPolicy.objects.published().first()
+    history, decision = override_rows(influencer_id=influencer.pk, override=override, before=before, after=after,
+                                      check=check, policy_id=policy.pk if policy else None)
+    if history is not None:
+        influencer.tier, influencer.creator_type = after.tier, after.creator_type
+        influencer.tier_since, influencer.below_keep_since = after.tier_since, after.below_keep_since
         influencer.save(update_fields=["tier", "creator_type", "tier_since", "below_keep_since", "updated_at"])
-        check = RuleCheck(rule=f"override.{'tier' if field == OverrideField.TIER else 'type'}", metric=field,
-                          value=value, threshold=str(before[0] if field == OverrideField.TIER else before[1] or ""),
-                          passed=True, note=reason.strip())
-        decision = TierDecision.objects.create(
-            influencer=influencer,
-            tier_before=before[0],
-            tier_after=influencer.tier or Tier.NEWCOMER,
-            type_before=before[1],
-            type_after=influencer.creator_type,
-            policy=TierPolicy.objects.published().first(),
-            explanation={"checks": [check.to_json()]},
-            cause=DecisionCause.OVERRIDE,
-            actor=by,
-            decided_on=timezone.localdate(),
-        )
+        TierStateChange.objects.create(**history._asdict())
+    if decision is not None:
+        decision = TierDecision.objects.create(**decision._asdict())
         from .tasks import after_decision
 
         # The creator hears of it and their programmes follow now, not at the next nightly refresh.
@@ -174,271 +145,3 @@ def override_end(*, override: TierOverride, by, reason: str = "revoked") -> Tier
     override.end_reason = reason
     override.save(update_fields=["ended_at", "end_reason", "updated_at"])
     return override
-
-
-# ---------------------------------------------------------------- refresh
-
-
-def influencer_chunks(chunk_size: int) -> list[tuple[int, int]]:
-    """(first_id, last_id) per chunk of `chunk_size` creators, in one query."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) - 1 AS rn FROM tiers_influencer) AS t "
-            "WHERE rn %% %s = 0 ORDER BY id",
-            [chunk_size],
-        )
-        firsts = [row[0] for row in cursor.fetchall()]
-        cursor.execute("SELECT MAX(id) FROM tiers_influencer")
-        last = cursor.fetchone()[0]
-    return [(first, (firsts[i + 1] - 1) if i + 1 < len(firsts) else last) for i, first in enumerate(firsts)]
-
-
-def _fail_stale_runs(now) -> None:
-    RefreshRun.objects.filter(active=True, updated_at__lt=now - STALE_RUN_AFTER).update(
-        status=RunStatus.FAILED, active=None, finished_at=now, error="No progress for too long; presumed dead.", updated_at=now
-    )
-
-
-def refresh_start(*, trigger: str, by=None, chunk_size: int | None = None, today: datetime.date | None = None) -> RefreshRun:
-    """Create the run and its chunks. Raises RefreshAlreadyRunning while another run is active."""
-    chunk_size = chunk_size or getattr(settings, "LADDER_REFRESH_CHUNK_SIZE", DEFAULT_CHUNK_SIZE)
-    now = timezone.now()
-    _fail_stale_runs(now)
-    try:
-        with transaction.atomic():
-            bounds = influencer_chunks(chunk_size)
-            run = RefreshRun.objects.create(
-                policy=policy_published(),
-                trigger=trigger,
-                run_date=today or timezone.localdate(),
-                requested_by=by,
-                total=Influencer.objects.count(),
-                chunk_count=len(bounds),
-            )
-            RefreshChunk.objects.bulk_create(
-                RefreshChunk(run=run, index=i, first_id=first, last_id=last) for i, (first, last) in enumerate(bounds)
-            )
-    except IntegrityError:
-        active = RefreshRun.objects.filter(active=True).values_list("id", flat=True).first()
-        if active is None:
-            raise
-        raise RefreshAlreadyRunning(active) from None
-    return run
-
-
-_STATE_COLUMNS = ("id", "tier", "creator_type", "tier_since", "below_keep_since")
-_DECISION_COLUMNS = ("influencer_id", "tier_before", "tier_after", "type_before", "type_after", "policy_id", "features",
-                     "explanation", "cause", "refresh_run_id", "decided_on", "created_at")
-WRITE_BATCH = 2_000
-
-
-def _write_states(rows: list[tuple], now) -> None:
-    """Set tier, type, tier_since and below_keep_since for many creators at once.
-
-    PostgreSQL: COPY into a temporary table, then one UPDATE … FROM it. Elsewhere: UPDATE … FROM
-    (VALUES …) in batches.
-    """
-    if not rows:
-        return
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "CREATE TEMPORARY TABLE IF NOT EXISTS refresh_state (id bigint PRIMARY KEY, tier varchar(16), "
-                "creator_type varchar(16), tier_since date, below_keep_since date) ON COMMIT DELETE ROWS"
-            )
-            with cursor.copy(f"COPY refresh_state ({', '.join(_STATE_COLUMNS)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            cursor.execute(
-                "UPDATE tiers_influencer AS i SET tier = s.tier, creator_type = s.creator_type, "
-                "tier_since = s.tier_since, below_keep_since = s.below_keep_since, updated_at = %s "
-                "FROM refresh_state AS s WHERE i.id = s.id",
-                [now],
-            )
-            cursor.execute("TRUNCATE refresh_state")
-            return
-        for start in range(0, len(rows), WRITE_BATCH):
-            batch = rows[start:start + WRITE_BATCH]
-            placeholders = ", ".join(["(%s, %s, %s, %s, %s)"] * len(batch))
-            params = [now]
-            for influencer_id, tier, creator_type, tier_since, below_keep_since in batch:
-                params += [influencer_id, tier, creator_type, tier_since and tier_since.isoformat(),
-                           below_keep_since and below_keep_since.isoformat()]
-            cursor.execute(
-                "UPDATE tiers_influencer SET tier = v.tier, creator_type = v.creator_type, tier_since = v.tier_since, "
-                "below_keep_since = v.below_keep_since, updated_at = %s "
-                "FROM (SELECT column1 AS id, column2 AS tier, column3 AS creator_type, column4 AS tier_since, "
-                f"column5 AS below_keep_since FROM (VALUES {placeholders}) AS vals) AS v "
-                "WHERE tiers_influencer.id = v.id",
-                params,
-            )
-
-
-def _insert_decisions(rows: list[tuple], now) -> None:
-    """Append decisions; on PostgreSQL through COPY (a bulk INSERT spends most of its time quoting JSON)."""
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        TierDecision.objects.bulk_create(
-            (TierDecision(**dict(zip(_DECISION_COLUMNS, (*row, now)))) for row in rows), batch_size=WRITE_BATCH
-        )
-        return
-    with connection.cursor() as cursor:
-        with cursor.copy(f"COPY tiers_tierdecision ({', '.join(_DECISION_COLUMNS)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row((*row[:6], json.dumps(row[6]), json.dumps(row[7]), *row[8:], now))
-
-
-@transaction.atomic
-def refresh_chunk_apply(*, run_id: int, index: int) -> bool:
-    """Decide every creator in one chunk and write what changed; False if it was already applied.
-
-    The chunk row is locked and marked done in the same transaction as the writes, so a
-    redelivered or duplicated task either finds it done or finds nothing applied.
-    """
-    chunk = RefreshChunk.objects.select_for_update().select_related("run__policy").get(run_id=run_id, index=index)
-    run = chunk.run
-    if chunk.done_at is not None or run.status != RunStatus.RUNNING:
-        return False
-    rules = PolicyRules.from_json(run.policy.rules)
-    tune_for_batch()
-    today = run.run_date
-    lapse_at = run.started_at
-    creators = list(
-        Influencer.objects.filter(id__range=(chunk.first_id, chunk.last_id)).values_list(
-            "id", "onboarded_on", "tier", "creator_type", "tier_since", "below_keep_since"
-        )
-    )
-    features = window_features(
-        first_id=chunk.first_id,
-        last_id=chunk.last_id,
-        today=today,
-        window_days=rules.window_days,
-        onboarded={c[0]: c[1] for c in creators},
-    )
-    pins: dict[int, dict] = {}
-    lapsed: dict[int, set[str]] = {}
-    lapsed_override_ids = []
-    for override in overrides_open_between(first_id=chunk.first_id, last_id=chunk.last_id):
-        if override.expires_at is not None and override.expires_at <= lapse_at:
-            lapsed.setdefault(override.influencer_id, set()).add(override.field)
-            lapsed_override_ids.append(override.pk)
-        else:
-            pins.setdefault(override.influencer_id, {})[override.field] = override
-    # A lapsed tier pin is forgotten, but not that the rules had judged the creator before it:
-    # they are never a newcomer again.
-    judged_before = judged_by_rules(
-        influencer_ids=[influencer_id for influencer_id, fields in lapsed.items() if OverrideField.TIER in fields]
-    ) if lapsed else set()
-
-    cause = DecisionCause.POLICY_CHANGE if run.trigger == RunTrigger.POLICY_PUBLISH else DecisionCause.REFRESH
-    states, decisions = [], []
-    classified = promoted = demoted = type_changed = 0
-    for influencer_id, _onboarded, tier, creator_type, tier_since, below_keep_since in creators:
-        previous = TierState(tier=tier, creator_type=creator_type, tier_since=tier_since, below_keep_since=below_keep_since)
-        if influencer_id in lapsed:
-            # A pinned tier or type was never earned: once the pin lapses, anti-flap must not protect it.
-            fields = lapsed[influencer_id]
-            previous = TierState(
-                tier=None if OverrideField.TIER in fields else tier,
-                creator_type=None if OverrideField.CREATOR_TYPE in fields else creator_type,
-                tier_since=None if OverrideField.TIER in fields else tier_since,
-                below_keep_since=None if OverrideField.TIER in fields else below_keep_since,
-                judged_before=influencer_id in judged_before,
-            )
-        pin = pins.get(influencer_id)
-        overrides = overrides_from(pin or {})
-        creator_features = features.get(influencer_id)
-        decision = decide(creator_features, rules, previous, today, overrides)
-        if (decision.tier, decision.creator_type, decision.tier_since, decision.below_keep_since) != (
-            tier, creator_type, tier_since, below_keep_since
-        ):
-            states.append((influencer_id, decision.tier, decision.creator_type, decision.tier_since, decision.below_keep_since))
-        tier_moved = decision.tier != tier
-        type_moved = decision.creator_type != creator_type
-        if tier_moved or type_moved or influencer_id in lapsed:
-            classified += tier is None
-            promoted += tier is not None and TIER_RANK[decision.tier] > TIER_RANK[tier]
-            demoted += tier is not None and TIER_RANK[decision.tier] < TIER_RANK[tier]
-            type_changed += type_moved and creator_type is not None  # a first type is not a change
-            decisions.append((
-                influencer_id, tier, decision.tier, creator_type, decision.creator_type, run.policy_id,
-                creator_features.to_json() if creator_features else {}, decision.explanation_json(),
-                DecisionCause.OVERRIDE_LAPSED if influencer_id in lapsed else (DecisionCause.OVERRIDE if pin else cause),
-                run.pk, today,
-            ))
-
-    now = timezone.now()
-    _write_states(states, now)
-    _insert_decisions(decisions, now)
-    if lapsed_override_ids:
-        TierOverride.objects.filter(pk__in=lapsed_override_ids).update(ended_at=now, end_reason="expired", updated_at=now)
-    chunk.done_at = now
-    chunk.save(update_fields=["done_at"])
-    tier_moves = classified + promoted + demoted
-    RefreshRun.objects.filter(pk=run.pk).update(
-        done=F("done") + len(creators),
-        chunks_done=F("chunks_done") + 1,
-        newly_classified=F("newly_classified") + classified,
-        promoted=F("promoted") + promoted,
-        demoted=F("demoted") + demoted,
-        unchanged=F("unchanged") + (len(creators) - tier_moves),
-        type_changed=F("type_changed") + type_changed,
-        overrides_lapsed=F("overrides_lapsed") + len(lapsed_override_ids),
-        updated_at=now,
-    )
-    return True
-
-
-def refresh_finish(*, run_id: int) -> bool:
-    """Mark the run succeeded once every chunk is done; True only for the call that did it."""
-    now = timezone.now()
-    finished = RefreshRun.objects.filter(pk=run_id, status=RunStatus.RUNNING, chunks_done=F("chunk_count")).update(
-        status=RunStatus.SUCCEEDED, active=None, finished_at=now, updated_at=now
-    )
-    return bool(finished)
-
-
-def refresh_fail(*, run_id: int, error: str) -> None:
-    now = timezone.now()
-    RefreshRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
-        status=RunStatus.FAILED, active=None, finished_at=now, error=error[:5000], updated_at=now
-    )
-
-
-def _announce(setting: str, **event) -> None:
-    # tiers never imports coaching: whoever listens is named in settings.
-    for dotted in getattr(settings, setting, []):
-        import_string(dotted)(**event)
-
-
-def refresh_announce(*, run_id: int, in_process: bool = True) -> None:
-    """Tell the listeners named in settings.LADDER_AFTER_REFRESH (coaching) that a run finished.
-
-    `in_process`: the listeners do their work now, in this process (the command, tests); otherwise
-    they hand it to the workers and return at once (the Celery path).
-    """
-    _announce("LADDER_AFTER_REFRESH", run_id=run_id, in_process=in_process)
-
-
-def decision_announce(*, decision_id: int) -> None:
-    """Tell the listeners named in settings.LADDER_AFTER_DECISION (coaching) of a decision made
-    outside a refresh (a staff override)."""
-    _announce("LADDER_AFTER_DECISION", decision_id=decision_id)
-
-
-def refresh_run_sync(*, trigger: str = RunTrigger.COMMAND, by=None, chunk_size: int | None = None,
-                     today: datetime.date | None = None, on_chunk=None) -> RefreshRun:
-    """The whole refresh in this process, chunk by chunk (the command and the tests use it)."""
-    run = refresh_start(trigger=trigger, by=by, chunk_size=chunk_size, today=today)
-    try:
-        for index in range(run.chunk_count):
-            refresh_chunk_apply(run_id=run.pk, index=index)
-            if on_chunk:
-                on_chunk(index, run.chunk_count)
-        refresh_finish(run_id=run.pk)
-    except BaseException as exc:
-        refresh_fail(run_id=run.pk, error=f"{exc.__class__.__name__}: {exc}")
-        raise
-    run.refresh_from_db()
-    return run

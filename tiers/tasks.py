@@ -1,34 +1,24 @@
-"""Celery tasks of the tier engine: thin adapters that take ids and call services."""
+"""Celery tasks of the tier engine: thin adapters that take ids and call `tiers.refresh`."""
 
-import logging
+import datetime
 
-import redis
 from celery import group, shared_task
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import OperationalError
 
-from config.celery_app import app as celery_app
-
 from .choices import RunTrigger
 from .models import Influencer
-from .services import (
-    RefreshAlreadyRunning,
+from .refresh import (
     decision_announce,
     refresh_announce,
-    refresh_chunk_apply,
-    refresh_fail,
-    refresh_finish,
-    refresh_start,
+    refresh_chunk_on_worker,
+    refresh_queue,
+    replay_queue,
 )
 
-logger = logging.getLogger(__name__)
 
-# Only one process at a time may start a refresh; the database guard is the real one, this
-# lock keeps two beats (or an impatient operator) from racing to compute chunk bounds. Named after
-# the site's queue, so two sites sharing a Redis never hold each other's lock.
-START_LOCK = f"ladder:{settings.CELERY_TASK_DEFAULT_QUEUE}:refresh:start"
-START_LOCK_SECONDS = 120
+def _user(user_id: int | None):
+    return get_user_model().objects.filter(pk=user_id).first() if user_id else None
 
 
 @shared_task(name="tiers.count_influencers", ignore_result=False, expires=60)
@@ -38,28 +28,21 @@ def count_influencers() -> int:
 
 
 @shared_task(name="tiers.refresh_all", soft_time_limit=300, time_limit=360)
-def refresh_all(trigger: str = RunTrigger.SCHEDULE, requested_by_id: int | None = None) -> int | None:
-    """Start a refresh and fan its chunks out to every worker. Returns the run id (None if one is running)."""
-    client = redis.Redis.from_url(celery_app.conf.broker_url)
-    lock = client.lock(START_LOCK, timeout=START_LOCK_SECONDS, blocking=False)
-    if not lock.acquire():
-        logger.info("refresh start skipped: another process holds %s", START_LOCK)
-        return None
-    try:
-        by = get_user_model().objects.filter(pk=requested_by_id).first() if requested_by_id else None
-        try:
-            run = refresh_start(trigger=trigger, by=by)
-        except RefreshAlreadyRunning as exc:
-            logger.info("%s", exc)
-            return None
-        if run.chunk_count == 0:
-            refresh_finish(run_id=run.pk)
-            after_refresh.delay(run.pk)
-        else:
-            group(refresh_chunk.s(run.pk, index) for index in range(run.chunk_count)).apply_async()
-        return run.pk
-    finally:
-        lock.release()
+def refresh_all(trigger: str = RunTrigger.SCHEDULE, requested_by_id: int | None = None,
+                run_date: str | None = None) -> int:
+    """Start a refresh on the workers, or queue it after the active run; the run's id.
+
+    `run_date` (YYYY-MM-DD, default today) earlier than the latest run's is refused (RefreshDateInPast).
+    """
+    today = datetime.date.fromisoformat(run_date) if run_date else None
+    return refresh_queue(trigger=trigger, by=_user(requested_by_id), today=today).pk
+
+
+@shared_task(name="tiers.refresh_replay", soft_time_limit=300, time_limit=360)
+def refresh_replay(from_date: str, influencer_ids: list[int] | None = None, requested_by_id: int | None = None) -> int:
+    """Replay every refresh from `from_date` on, for everyone or the creators given; the first day's run id."""
+    return replay_queue(from_date=datetime.date.fromisoformat(from_date), influencer_ids=influencer_ids,
+                        by=_user(requested_by_id)).pk
 
 
 @shared_task(
@@ -71,20 +54,17 @@ def refresh_all(trigger: str = RunTrigger.SCHEDULE, requested_by_id: int | None 
     time_limit=660,
 )
 def refresh_chunk(run_id: int, index: int) -> None:
-    try:
-        refresh_chunk_apply(run_id=run_id, index=index)
-    except OperationalError:
-        raise  # transient: retried
-    except Exception as exc:
-        refresh_fail(run_id=run_id, error=f"chunk {index}: {exc.__class__.__name__}: {exc}")
-        raise
-    if refresh_finish(run_id=run_id):
-        after_refresh.delay(run_id)
+    refresh_chunk_on_worker(run_id=run_id, index=index)
+
+
+def send_chunks(*, run_id: int, chunk_count: int) -> None:
+    """Fan a started run's chunks out to every worker."""
+    group(refresh_chunk.s(run_id, index) for index in range(chunk_count)).apply_async()
 
 
 @shared_task(name="tiers.after_refresh", soft_time_limit=900, time_limit=960)
 def after_refresh(run_id: int) -> None:
-    """What listens for a finished refresh (coaching's assignment) is told here; it fans its own work out."""
+    """What listens for a finished refresh (coaching's assignment) runs here, once per run."""
     refresh_announce(run_id=run_id, in_process=False)
 
 

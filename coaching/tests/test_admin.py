@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from coaching.models import CoachingNote, Enrollment, PlaybookRule
 from coaching.tests.factories import ProgramFactory
-from tiers.services import refresh_run_sync
+from tiers.refresh import refresh_run_sync
 from tiers.tests.factories import InfluencerFactory, metric_days
 
 pytestmark = pytest.mark.django_db

@@ -28,7 +28,7 @@ from coaching.tests.factories import ProgramFactory, pool_with_products
 from tiers.choices import Tier
 from tiers.demo import seed_population
 from tiers.models import Influencer
-from tiers.services import refresh_run_sync
+from tiers.refresh import refresh_run_sync
 from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
 
 pytestmark = pytest.mark.django_db

@@ -23,7 +23,7 @@ from coaching.services import (
 )
 from coaching.tests.factories import ProgramFactory
 from tiers.models import Influencer, RefreshRun
-from tiers.services import refresh_run_sync
+from tiers.refresh import refresh_run_sync
 from tiers.tests.factories import InfluencerFactory, metric_days
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from coaching.models import AssignmentChunk, AssignmentRun, Enrollment, Enrollme
 from coaching.services import STALE_AFTER, assignment_after_refresh, assignment_proceed, assignment_run
 from conftest import start_worker, stop_worker
 from config.celery_app import app as celery_app
-from tiers.services import refresh_run_sync
+from tiers.refresh import refresh_run_sync
 from tiers.tests.factories import InfluencerFactory, metric_days
 
 WAIT_SECONDS = 90

@@ -15,7 +15,7 @@ from coaching.models import Notification, Program, Task
 from coaching.services import assignment_run
 from coaching.tests.factories import pool_with_products
 from tiers.models import Influencer
-from tiers.services import refresh_run_sync
+from tiers.refresh import refresh_run_sync
 from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
 
 BASE_DIR = Path(settings.BASE_DIR)

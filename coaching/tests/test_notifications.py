@@ -21,7 +21,8 @@ from coaching.services import assignment_after_decision, assignment_after_refres
 from coaching.tests.factories import ProgramFactory
 from tiers.choices import OverrideField, Tier
 from tiers.models import Influencer, RefreshRun, TierDecision, TierPolicy
-from tiers.services import override_create, refresh_run_sync
+from tiers.refresh import refresh_run_sync
+from tiers.services import override_create
 from tiers.tests.factories import InfluencerFactory, metric_days
 
 pytestmark = pytest.mark.django_db

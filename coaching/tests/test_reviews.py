@@ -26,7 +26,7 @@ from coaching.reviews import (
 )
 from coaching.services import CoachingError
 from tiers.models import TierDecision
-from tiers.services import refresh_run_sync
+from tiers.refresh import refresh_run_sync
 from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
 
 pytestmark = pytest.mark.django_db

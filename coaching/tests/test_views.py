@@ -14,7 +14,8 @@ from coaching.services import assignment_run
 from coaching.tests.factories import ProgramFactory, pool_with_products
 from tiers.choices import OverrideField, Tier
 from tiers.models import Influencer
-from tiers.services import override_create, refresh_run_sync
+from tiers.refresh import refresh_run_sync
+from tiers.services import override_create
 from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from coaching.choices import NotificationKind
 from coaching.models import Notification
-from tiers.services import refresh_run_sync
+from tiers.refresh import refresh_run_sync
 from tiers.tests.factories import InfluencerFactory, metric_days
 
 WAIT_SECONDS = 30

@@ -1,22 +1,42 @@
 """Staff run the tier engine from the admin: policies, overrides, refreshes, the ledger."""
 
 import pytest
+from django.contrib.messages import get_messages
 from django.urls import reverse
+from django.utils.translation import gettext
 
-from tiers.choices import DecisionCause, PolicyStatus, RunTrigger
-from tiers.models import TierDecision, TierOverride, TierPolicy
+from tiers.choices import DecisionCause, PolicyStatus, RunStatus, RunTrigger
+from tiers.models import RefreshRun, TierDecision, TierOverride, TierPolicy
+from tiers.refresh import (
+    REFRESH_FAILED,
+    REFRESH_NOT_SENT,
+    REFRESH_QUEUED,
+    REFRESH_QUEUED_AFTER,
+    refresh_run_sync,
+    refresh_start,
+)
 from tiers.rules import PolicyRules
-from tiers.services import refresh_run_sync
 from tiers.tests.factories import InfluencerFactory, metric_days
 
 pytestmark = pytest.mark.django_db
 
 
-def test_clone_edit_and_publish_a_policy(admin_client, monkeypatch, django_capture_on_commit_callbacks):
+def told(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """The chunks sent to the broker (nothing leaves the process)."""
+    sent = []
+    monkeypatch.setattr("tiers.tasks.send_chunks", lambda **kwargs: sent.append(kwargs))
+    return sent
+
+
+def test_clone_edit_and_publish_a_policy(admin_client, sent, django_capture_on_commit_callbacks):
+    InfluencerFactory()
     published = TierPolicy.objects.published().get()
     changelist = reverse("admin:tiers_tierpolicy_changelist")
-    queued = []
-    monkeypatch.setattr("tiers.tasks.refresh_all.delay", lambda **kwargs: queued.append(kwargs))
 
     admin_client.post(changelist, {"action": "clone_to_draft", "_selected_action": [published.pk]})
     draft = TierPolicy.objects.get(status=PolicyStatus.DRAFT)
@@ -25,12 +45,15 @@ def test_clone_edit_and_publish_a_policy(admin_client, monkeypatch, django_captu
     refused = admin_client.post(reverse("admin:tiers_tierpolicy_change", args=[draft.pk]),
                                 {"name": "v2", "rules": __import__("json").dumps(rules), "notes": ""})
     with django_capture_on_commit_callbacks(execute=True):
-        admin_client.post(changelist, {"action": "publish", "_selected_action": [draft.pk]})
+        response = admin_client.post(changelist, {"action": "publish", "_selected_action": [draft.pk]})
 
     assert draft.version == 2
     assert "mid.keep_gmv" in refused.content.decode()
     assert list(TierPolicy.objects.values_list("version", "status")) == [(2, "published"), (1, "archived")]
-    assert queued == [{"trigger": RunTrigger.POLICY_PUBLISH, "requested_by_id": TierPolicy.objects.get(version=2).published_by_id}]
+    run = RefreshRun.objects.get()
+    assert (run.trigger, run.policy_id, run.status) == (RunTrigger.POLICY_PUBLISH, draft.pk, RunStatus.RUNNING)
+    assert sent == [{"run_id": run.pk, "chunk_count": run.chunk_count}]
+    assert told(response) == [gettext("v%(version)s published. %(refresh)s") % {"version": 2, "refresh": REFRESH_QUEUED.format(run_id=run.pk)}]
 
 
 def test_a_published_policy_cannot_be_edited_in_the_admin(admin_client):
@@ -55,17 +78,20 @@ def test_staff_pin_a_tier_with_a_reason_and_the_ledger_records_who(admin_client,
     assert (decision.cause, decision.actor, decision.tier_after) == (DecisionCause.OVERRIDE, admin_user, "mid")
 
 
-def test_refresh_now_queues_a_refresh_and_the_ledger_is_read_only(admin_client, monkeypatch, django_capture_on_commit_callbacks):
-    queued = []
-    monkeypatch.setattr("tiers.tasks.refresh_all.delay", lambda **kwargs: queued.append(kwargs))
+# Transactional, as the admin runs: what happens when the request's writes commit (the chunks are
+# sent, or the broker refuses them) happens before staff are told.
+@pytest.mark.django_db(transaction=True)
+def test_refresh_now_starts_a_refresh_and_the_ledger_is_read_only(shipped_defaults, admin_client, sent):
     metric_days(InfluencerFactory(), days=30, gmv="1000")
     refresh_run_sync()
     decision = TierDecision.objects.get()
 
-    with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(reverse("admin:tiers_refreshrun_refresh_now"))
+    response = admin_client.post(reverse("admin:tiers_refreshrun_refresh_now"))
 
-    assert response.status_code == 302 and queued[0]["trigger"] == RunTrigger.STAFF
+    run = RefreshRun.objects.exclude(pk=decision.refresh_run_id).get()
+    assert response.status_code == 302 and run.trigger == RunTrigger.STAFF and run.status == RunStatus.RUNNING
+    assert sent == [{"run_id": run.pk, "chunk_count": 1}]
+    assert told(response) == [REFRESH_QUEUED.format(run_id=run.pk)]
     assert admin_client.get(reverse("admin:tiers_refreshrun_changelist")).status_code == 200
     page = admin_client.get(reverse("admin:tiers_tierdecision_change", args=[decision.pk])).content.decode()
     assert "mid.promote_gmv" in page and 'type="submit" value="Save"' not in page
@@ -84,3 +110,32 @@ def test_the_creator_page_explains_the_current_tier_and_lists_enrolments_and_not
     assert "mid.promote_gmv" in page  # the live explanation
     assert "newcomer-village" in page or "达人新手村" in page
     assert "coaching_notes-TOTAL_FORMS" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refresh_now_while_a_refresh_runs_says_it_is_queued_after_it(shipped_defaults, admin_client, sent):
+    metric_days(InfluencerFactory(), days=30, gmv="1000")
+    running = refresh_start(trigger=RunTrigger.SCHEDULE)
+
+    response = admin_client.post(reverse("admin:tiers_refreshrun_refresh_now"))
+
+    queued = RefreshRun.objects.get(trigger=RunTrigger.STAFF)
+    assert queued.status == RunStatus.PENDING and sent == []
+    assert told(response) == [REFRESH_QUEUED_AFTER.format(run_id=queued.pk, active_id=running.pk)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refresh_now_says_failed_when_the_broker_refuses_the_chunks(shipped_defaults, admin_client, monkeypatch):
+    def broker_down(**kwargs):
+        raise ConnectionRefusedError("Error 111 connecting to redis")
+
+    monkeypatch.setattr("tiers.tasks.send_chunks", broker_down)
+    metric_days(InfluencerFactory(), days=30, gmv="1000")
+
+    response = admin_client.post(reverse("admin:tiers_refreshrun_refresh_now"))
+
+    run = RefreshRun.objects.get()
+    error = REFRESH_NOT_SENT.format(error="ConnectionRefusedError: Error 111 connecting to redis")
+    assert (run.status, run.active, run.error) == (RunStatus.FAILED, None, error)
+    assert told(response) == [REFRESH_FAILED.format(run_id=run.pk, error=error)]
+    assert refresh_run_sync().status == RunStatus.SUCCEEDED  # and it blocks nothing

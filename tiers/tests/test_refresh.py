@@ -11,16 +11,16 @@ from tiers.choices import DecisionCause, OverrideField, RunStatus, RunTrigger, T
 from tiers.models import Influencer, RefreshRun, TierDecision, TierOverride, TierPolicy
 from tiers.rules import PolicyRules
 from tiers.selectors import window_features
-from tiers.services import (
+from tiers.refresh import (
+    REFRESH_ALREADY_RUNNING,
     RefreshAlreadyRunning,
-    override_create,
-    policy_clone,
-    policy_publish,
-    policy_update_draft,
     refresh_chunk_apply,
+    refresh_finish,
+    refresh_for_policy,
     refresh_run_sync,
     refresh_start,
 )
+from tiers.services import override_create, policy_clone, policy_publish, policy_update_draft
 from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
 
 pytestmark = pytest.mark.django_db
@@ -94,8 +94,10 @@ def test_a_redelivered_chunk_applies_once(population):
 def test_two_refreshes_never_overlap(population):
     running = refresh_start(trigger=RunTrigger.SCHEDULE)
 
-    with pytest.raises(RefreshAlreadyRunning, match=f"Refresh #{running.pk} is still running"):
+    with pytest.raises(RefreshAlreadyRunning) as refused:
         refresh_start(trigger=RunTrigger.STAFF)
+
+    assert str(refused.value) == REFRESH_ALREADY_RUNNING.format(run_id=running.pk)
 
 
 def test_a_run_that_stopped_progressing_does_not_block_refreshes_forever(population):
@@ -191,22 +193,26 @@ def test_an_override_pins_the_tier_and_lapses_with_a_ledger_row(population):
     assert run.overrides_lapsed == 1
 
 
-def test_publishing_a_policy_queues_a_refresh_whose_changes_say_policy_change(population, django_capture_on_commit_callbacks, monkeypatch):
+def test_publishing_a_policy_starts_a_refresh_whose_changes_say_policy_change(population, django_capture_on_commit_callbacks, monkeypatch):
     refresh_run_sync()
     staff = UserFactory(username="policy-owner", is_staff=True)
     draft = policy_clone(policy=TierPolicy.objects.published().get(), by=staff)
     rules = PolicyRules.default().to_json()
     rules["mid"].update(promote_gmv="25000", promote_followers_gmv="10000", keep_gmv="20000")
     policy_update_draft(policy=draft, rules=rules, by=staff)
-    queued = []
-    monkeypatch.setattr("tiers.tasks.refresh_all.delay", lambda **kwargs: queued.append(kwargs))
+    sent = []
+    monkeypatch.setattr("tiers.tasks.send_chunks", lambda **kwargs: sent.append(kwargs))
 
     with django_capture_on_commit_callbacks(execute=True):
         policy_publish(policy=draft, by=staff)
 
-    assert queued == [{"trigger": RunTrigger.POLICY_PUBLISH, "requested_by_id": staff.pk}]
+    run = refresh_for_policy(draft)
+    assert (run.trigger, run.status, run.requested_by, run.policy.version) == (RunTrigger.POLICY_PUBLISH, "running", staff, 2)
+    assert sent == [{"run_id": run.pk, "chunk_count": run.chunk_count}]  # only after the publish committed
     assert list(TierPolicy.objects.published().values_list("version", flat=True)) == [2]
-    run = refresh_run_sync(trigger=RunTrigger.POLICY_PUBLISH)
+    for index in range(run.chunk_count):  # as the workers would
+        refresh_chunk_apply(run_id=run.pk, index=index)
+    assert refresh_finish(run_id=run.pk).announce_run_id == run.pk
     change = TierDecision.objects.get(refresh_run=run)
     assert (change.influencer_id, change.tier_after, change.cause) == (population["tail"].pk, "mid", DecisionCause.POLICY_CHANGE)
     assert change.policy.version == 2
@@ -275,7 +281,7 @@ def test_a_chunk_that_dies_halfway_leaves_nothing_applied_and_its_retry_applies_
         raise RuntimeError("worker lost")
 
     with monkeypatch.context() as patched:
-        patched.setattr("tiers.services._insert_decisions", crash)
+        patched.setattr("tiers.refresh.decisions_append", crash)
         with pytest.raises(RuntimeError):
             refresh_chunk_apply(run_id=run.pk, index=0)
 
@@ -285,15 +291,20 @@ def test_a_chunk_that_dies_halfway_leaves_nothing_applied_and_its_retry_applies_
     assert TierDecision.objects.count() == 5 and None not in set(Influencer.objects.values_list("tier", flat=True))
 
 
-def test_the_start_lock_keeps_a_second_starter_out(population, redis_url):
+def test_the_start_lock_keeps_a_second_starter_out_on_every_path(population, redis_url, monkeypatch):
     import redis
 
-    from tiers.tasks import START_LOCK, refresh_all
+    from tiers.refresh import REFRESH_START_BUSY, START_LOCK, RefreshError
+    from tiers.tasks import refresh_all
 
+    monkeypatch.setattr("tiers.refresh.START_LOCK_WAIT_SECONDS", 0.2)
     held = redis.Redis.from_url(redis_url).lock(START_LOCK, timeout=30)
     assert held.acquire(blocking=False)
     try:
-        assert refresh_all(trigger=RunTrigger.SCHEDULE) is None  # run in this process, as a worker would
+        for start in (lambda: refresh_all(trigger=RunTrigger.SCHEDULE), refresh_run_sync):  # a worker's task; the command's
+            with pytest.raises(RefreshError) as refused:
+                start()
+            assert str(refused.value) == str(REFRESH_START_BUSY)
     finally:
         held.release()
 

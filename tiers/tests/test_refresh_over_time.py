@@ -10,7 +10,8 @@ from tiers.choices import LADDER, TIER_RANK, CreatorType, OverrideField, Tier
 from tiers.demo import seed_population
 from tiers.models import Influencer, TierDecision, TierOverride
 from tiers.selectors import policy_rules_published, window_features
-from tiers.services import override_create, refresh_run_sync
+from tiers.refresh import refresh_run_sync
+from tiers.services import override_create
 from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
 
 pytestmark = pytest.mark.django_db

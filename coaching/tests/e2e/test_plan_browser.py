@@ -13,7 +13,7 @@ from coaching.models import Enrollment, ProductSelection, ReviewRequest
 from coaching.services import assignment_run
 from tiers.demo import seed_population
 from tiers.models import Influencer
-from tiers.services import refresh_run_sync
+from tiers.refresh import refresh_run_sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
