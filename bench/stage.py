@@ -56,7 +56,7 @@ def refresh() -> dict:
 
 
 def assign() -> dict:
-    from coaching.demo import seed_coaching_demo
+    from demo.programmes import seed_coaching_demo
     from coaching.services import assignment_run
 
     seed_coaching_demo(seed=38)  # idempotent: campaigns and products exist on a reused database too

@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "template_partials",
     "tiers",
     "coaching",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -151,5 +152,3 @@ LADDER_REFRESH_CHUNK_SIZE = env.int("LADDER_REFRESH_CHUNK_SIZE", default=5_000)
 LADDER_AFTER_REFRESH = ["coaching.services.assignment_after_refresh"]
 # Called with the id of a decision made outside a refresh (a staff override).
 LADDER_AFTER_DECISION = ["coaching.services.assignment_after_decision"]
-# Demo data of other apps, written by `seed_demo` after the creators and their metrics.
-LADDER_DEMO_SEEDERS = ["coaching.demo.seed_coaching_demo"]
