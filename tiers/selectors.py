@@ -204,3 +204,44 @@ def decide_now(*, influencer: Influencer, today: datetime.date | None = None):
 def explain_now(*, influencer: Influencer) -> dict | None:
     decided = decide_now(influencer=influencer)
     return None if decided is None else decided[1].explanation_json()
+
+
+# ---------------------------------------------------------------- metric imports
+
+
+def import_changed_chunks(*, batch_id: int, chunk_size: int) -> list[tuple[int, int, int]]:
+    """The creators an import changed, as refresh chunks (first_id, last_id, creators) whose id
+    ranges hold nobody else: runs of consecutive creators, cut at `chunk_size`. One query."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT MIN(id), MAX(id), COUNT(*) FROM (
+                SELECT r.id, r.position - ROW_NUMBER() OVER (ORDER BY r.id) AS run
+                FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS position FROM tiers_influencer) AS r
+                JOIN tiers_importchange AS c ON c.influencer_id = r.id AND c.batch_id = %s
+            ) AS changed
+            GROUP BY run ORDER BY MIN(id)
+            """,
+            [batch_id],
+        )
+        runs = cursor.fetchall()
+        chunks = []
+        for first, last, count in runs:
+            if count <= chunk_size:
+                chunks.append((first, last, count))
+                continue
+            cursor.execute(
+                "SELECT id FROM tiers_influencer WHERE id BETWEEN %s AND %s ORDER BY id", [first, last]
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+            chunks += [(part[0], part[-1], len(part)) for part in
+                       (ids[start:start + chunk_size] for start in range(0, len(ids), chunk_size))]
+    return chunks
+
+
+def import_latest_judged_day() -> datetime.date | None:
+    """The latest day any refresh has judged (wholly or in part): metrics of that day or before
+    changed after it need a replay, not just a refresh."""
+    from .models import RefreshRun
+
+    return RefreshRun.objects.filter(chunks_done__gt=0).order_by("-run_date").values_list("run_date", flat=True).first()

@@ -192,20 +192,25 @@ def _fail_stale_runs(now) -> None:
     )
 
 
-def refresh_start(*, trigger: str, by=None, chunk_size: int | None = None, today: datetime.date | None = None) -> RefreshRun:
-    """Create the run and its chunks. Raises RefreshAlreadyRunning while another run is active."""
+def refresh_start(*, trigger: str, by=None, chunk_size: int | None = None, today: datetime.date | None = None,
+                  only: list[tuple[int, int, int]] | None = None) -> RefreshRun:
+    """Create the run and its chunks. Raises RefreshAlreadyRunning while another run is active.
+
+    Every creator by default; `only` ((first_id, last_id, creators) per chunk, each range holding
+    nobody else) refreshes just those creators, e.g. the ones a metric import changed.
+    """
     chunk_size = chunk_size or getattr(settings, "LADDER_REFRESH_CHUNK_SIZE", DEFAULT_CHUNK_SIZE)
     now = timezone.now()
     _fail_stale_runs(now)
     try:
         with transaction.atomic():
-            bounds = influencer_chunks(chunk_size)
+            bounds = [(first, last) for first, last, _count in only] if only is not None else influencer_chunks(chunk_size)
             run = RefreshRun.objects.create(
                 policy=policy_published(),
                 trigger=trigger,
                 run_date=today or timezone.localdate(),
                 requested_by=by,
-                total=Influencer.objects.count(),
+                total=Influencer.objects.count() if only is None else sum(count for *_ids, count in only),
                 chunk_count=len(bounds),
             )
             RefreshChunk.objects.bulk_create(
@@ -411,9 +416,10 @@ def decision_announce(*, decision_id: int) -> None:
 
 
 def refresh_run_sync(*, trigger: str = RunTrigger.COMMAND, by=None, chunk_size: int | None = None,
-                     today: datetime.date | None = None, on_chunk=None) -> RefreshRun:
+                     today: datetime.date | None = None, on_chunk=None,
+                     only: list[tuple[int, int, int]] | None = None) -> RefreshRun:
     """The whole refresh in this process, chunk by chunk (the command and the tests use it)."""
-    run = refresh_start(trigger=trigger, by=by, chunk_size=chunk_size, today=today)
+    run = refresh_start(trigger=trigger, by=by, chunk_size=chunk_size, today=today, only=only)
     try:
         for index in range(run.chunk_count):
             refresh_chunk_apply(run_id=run.pk, index=index)

@@ -90,6 +90,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files (metric imports) until they are applied; web and worker machines must share it.
+MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
+MEDIA_URL = "media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -152,3 +155,8 @@ LADDER_REFRESH_CHUNK_SIZE = env.int("LADDER_REFRESH_CHUNK_SIZE", default=5_000)
 LADDER_AFTER_REFRESH = ["coaching.services.assignment_after_refresh"]
 # Called with the id of a decision made outside a refresh (a staff override).
 LADDER_AFTER_DECISION = ["coaching.services.assignment_after_decision"]
+
+# Metric imports: the largest file accepted, and the most memory an XLSX sheet may take to read
+# (its uncompressed XML; a bigger sheet is refused with a request to save it as CSV, which streams).
+LADDER_IMPORT_MAX_BYTES = env.int("LADDER_IMPORT_MAX_MB", default=1024) * 1024 * 1024
+LADDER_IMPORT_XLSX_MAX_BYTES = env.int("LADDER_IMPORT_XLSX_MAX_MB", default=150) * 1024 * 1024

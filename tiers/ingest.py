@@ -1,0 +1,749 @@
+"""The metric ingestion core: a header and rows of raw cells in, each cell checked, good rows upserted on (creator, day)."""
+
+from __future__ import annotations
+
+import datetime
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import polars as pl
+from django.db import connection, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from . import bulk
+from .cells import Column, Kind, Parsed, Problem, category_words, column_limit, parse, problem_text
+from .choices import Category
+from .models import DailyMetric, Influencer
+
+# ---------------------------------------------------------------- what a file may hold
+
+_BIGINT, _INT, _SMALLINT = 2**63 - 1, 2**31 - 1, 2**15 - 1
+_MONEY = Column(Kind.MONEY, max_units=10**14 - 1)  # DecimalField(max_digits=14, decimal_places=2)
+
+# Each field a file may name, and what its cells hold.
+FIELDS: dict[str, Column] = {
+    "platform_id": Column(Kind.TEXT, max_length=64, ids=True),
+    "handle": Column(Kind.TEXT, max_length=64),
+    "display_name": Column(Kind.TEXT, max_length=128),
+    "main_category": Column(Kind.CATEGORY),
+    "date": Column(Kind.DATE),
+    "followers": Column(Kind.COUNT, max_units=_BIGINT),
+    "gmv": _MONEY,
+    "live_gmv": _MONEY,
+    "video_gmv": _MONEY,
+    "storefront_gmv": _MONEY,
+    "orders": Column(Kind.COUNT, max_units=_INT),
+    "live_sessions": Column(Kind.COUNT, max_units=_SMALLINT),
+    "live_minutes": Column(Kind.COUNT, max_units=_INT),
+    "big_live_sessions": Column(Kind.COUNT, max_units=_SMALLINT),
+    "videos_posted": Column(Kind.COUNT, max_units=_SMALLINT),
+    "entertainment_videos": Column(Kind.COUNT, max_units=_SMALLINT),
+    "reputation_score": Column(Kind.SCORE, max_units=500),
+    "refund_rate": Column(Kind.RATE, max_units=10_000),
+    "repeat_buyer_rate": Column(Kind.RATE, max_units=10_000),
+}
+# The DailyMetric columns a file may set, in table order (category_gmv is set per category).
+METRIC_FIELDS = (
+    "followers", "gmv", "live_gmv", "video_gmv", "storefront_gmv", "orders", "live_sessions", "live_minutes",
+    "big_live_sessions", "videos_posted", "entertainment_videos", "reputation_score", "refund_rate",
+    "repeat_buyer_rate",
+)
+CATEGORY_PREFIX = "category_gmv:"
+# Our own rejected-rows CSV adds these; a fixed file uploaded again may still have them.
+REPORT_COLUMNS = ("line", "reason")
+
+# Headers beyond each field's name and its verbose name in either language: what the platform's
+# data tools and agencies write.
+HEADER_WORDS = {
+    "platform_id": ["达人ID", "快手号", "达人快手号", "达人账号ID", "用户ID", "creator_id", "influencer_id"],
+    "handle": ["达人昵称", "达人账号"],
+    "display_name": ["达人名称", "展示名称"],
+    "main_category": ["主营类目", "类目", "category"],
+    "date": ["日期", "统计日期", "数据日期", "day"],
+    "followers": ["粉丝数", "粉丝量", "粉丝总数"],
+    "gmv": ["成交金额", "支付金额", "GMV", "销售额", "成交额", "总GMV"],
+    "live_gmv": ["直播GMV", "直播成交金额", "直播间GMV"],
+    "video_gmv": ["短视频GMV", "短视频成交金额", "视频GMV"],
+    "storefront_gmv": ["橱窗GMV", "橱窗成交金额", "商品橱窗GMV"],
+    "orders": ["订单数", "订单量", "成交订单数", "支付订单数"],
+    "live_sessions": ["直播场次", "开播场次"],
+    "live_minutes": ["直播时长(分钟)", "直播时长", "开播时长(分钟)"],
+    "big_live_sessions": ["大场次数", "大场场次", "大场直播场次"],
+    "videos_posted": ["短视频数", "发布视频数", "视频数", "短视频发布数"],
+    "entertainment_videos": ["娱乐视频数", "娱乐类视频数"],
+    "reputation_score": ["带货口碑分", "口碑分", "reputation"],
+    "refund_rate": ["退款率"],
+    "repeat_buyer_rate": ["复购率"],
+}
+REPORT_WORDS = {"line": ["原行号", "行号"], "reason": ["原因", "错误原因", "问题"]}
+# Units a header may carry that do not change what its cells mean.
+_UNIT_SUFFIX = re.compile(r"\((元|¥|个|次|场|条|人|%|单)\)$")
+
+
+def header_key(text: str) -> str:
+    """A header as compared: full-width folded, case-folded, without spaces, underscores or dashes."""
+    return re.sub(r"[\s_\-]", "", unicodedata.normalize("NFKC", str(text or "")).casefold())
+
+
+def _header_lookup() -> dict[str, str]:
+    lookup: dict[str, str] = {}
+    for name in FIELDS:
+        spellings = [name, *HEADER_WORDS.get(name, [])]
+        model_field = _model_field(name)
+        if model_field is not None:
+            for language in ("en", "zh-hans"):
+                with translation.override(language):
+                    spellings.append(str(model_field.verbose_name))
+        for spelling in spellings:
+            lookup.setdefault(header_key(spelling), name)
+    for code, words in category_words().items():
+        for word in words:
+            for spelling in (f"{word}GMV", f"GMV{word}", f"{word}成交金额", f"{word}类目GMV", f"category_gmv_{word}"):
+                lookup.setdefault(header_key(spelling), CATEGORY_PREFIX + code)
+    for name, words in REPORT_WORDS.items():
+        for spelling in (name, *words):
+            lookup.setdefault(header_key(spelling), name)
+    return lookup
+
+
+def _model_field(name: str):
+    for model in (DailyMetric, Influencer):
+        try:
+            return model._meta.get_field(name)
+        except Exception:  # noqa: BLE001 — not a field of this model
+            continue
+    return None
+
+
+def field_for_header(text: str) -> str | None:
+    """The field a header names, or None."""
+    lookup = _header_lookup()
+    key = header_key(text)
+    if key in lookup:
+        return lookup[key]
+    bare = _UNIT_SUFFIX.sub("", key)
+    return lookup.get(bare)
+
+
+# ---------------------------------------------------------------- refusals and the header
+
+
+class IngestRefused(Exception):
+    """Nothing can be imported from this input; the message says why, in the staff's language."""
+
+
+HEADER_DUPLICATE = gettext_lazy("Columns {columns} all mean {field}: keep one of them.")
+HEADER_NO_ID = gettext_lazy("No creator id column: name one 达人ID or platform_id.")
+HEADER_NO_DATE = gettext_lazy("No date column: name one 日期 or date.")
+HEADER_NO_METRIC = gettext_lazy("No metric column: the file has ids and dates but no figures to import.")
+NO_DATA_ROWS = gettext_lazy("The file has a header but no data rows.")
+
+
+@dataclass(frozen=True)
+class HeaderMapping:
+    """Which column of the file holds which field."""
+
+    header: tuple[str, ...]
+    fields: dict[int, str]  # column position → field
+    unknown: tuple[str, ...]  # headers no field answers to: reported, never silently dropped
+
+    @property
+    def metric_fields(self) -> list[str]:
+        present = set(self.fields.values())
+        return [name for name in METRIC_FIELDS if name in present]
+
+    @property
+    def categories(self) -> list[str]:
+        return [name.removeprefix(CATEGORY_PREFIX) for name in self.fields.values() if name.startswith(CATEGORY_PREFIX)]
+
+    def position(self, name: str) -> int | None:
+        return next((index for index, field_name in self.fields.items() if field_name == name), None)
+
+    def header_of(self, name: str) -> str:
+        position = self.position(name)
+        return self.header[position] if position is not None else name
+
+    def to_json(self) -> dict:
+        return {"header": list(self.header), "fields": {str(k): v for k, v in self.fields.items()},
+                "unknown": list(self.unknown)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> HeaderMapping:
+        return cls(header=tuple(data["header"]), fields={int(k): v for k, v in data["fields"].items()},
+                   unknown=tuple(data["unknown"]))
+
+
+def header_score(header: Sequence) -> int:
+    """How many of a row's cells name a field: the header row is the first that names an id and a date."""
+    fields = {field_for_header(cell) for cell in header if cell not in (None, "")}
+    if not {"platform_id", "date"} <= fields:
+        return 0
+    return len(fields - {None})
+
+
+def header_map(header: Sequence) -> HeaderMapping:
+    """Map a header row to fields; IngestRefused when columns repeat a field or the essentials are missing."""
+    cells = tuple("" if cell is None else str(cell).strip() for cell in header)
+    while cells and cells[-1] == "":
+        cells = cells[:-1]
+    fields: dict[int, str] = {}
+    unknown = []
+    by_field: dict[str, list[str]] = {}
+    for position, cell in enumerate(cells):
+        if cell == "":
+            continue
+        name = field_for_header(cell)
+        if name is None:
+            unknown.append(cell)
+            continue
+        by_field.setdefault(name, []).append(cell)
+        if name not in REPORT_COLUMNS:
+            fields[position] = name
+    repeated = {name: headers for name, headers in by_field.items() if len(headers) > 1}
+    if repeated:
+        raise IngestRefused(" ".join(
+            str(HEADER_DUPLICATE).format(columns=", ".join(headers), field=_field_label(name))
+            for name, headers in repeated.items()
+        ))
+    present = set(fields.values())
+    if "platform_id" not in present:
+        raise IngestRefused(str(HEADER_NO_ID))
+    if "date" not in present:
+        raise IngestRefused(str(HEADER_NO_DATE))
+    if not (present & set(METRIC_FIELDS)) and not any(name.startswith(CATEGORY_PREFIX) for name in present):
+        raise IngestRefused(str(HEADER_NO_METRIC))
+    return HeaderMapping(header=cells, fields=fields, unknown=tuple(unknown))
+
+
+def _field_label(name: str) -> str:
+    if name.startswith(CATEGORY_PREFIX):
+        return f"{Category(name.removeprefix(CATEGORY_PREFIX)).label} GMV"
+    model_field = _model_field(name)
+    return str(model_field.verbose_name) if model_field is not None else name
+
+
+# ---------------------------------------------------------------- rows of raw cells → blocks
+
+
+def cell_text(value) -> str | None:
+    """A raw cell (text, number, date from a spreadsheet or JSON) as the text the parsers read."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        # Positional, shortest round-trip: 1e-05 is 0.00001, 45620.0 is 45620.
+        text = repr(value)
+        if "e" in text or "E" in text:
+            text = format(Decimal(text), "f")
+        return text[:-2] if text.endswith(".0") else text
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat() if value.time() == datetime.time() else value.isoformat(sep=" ")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def column_name(position: int) -> str:
+    return f"c{position}"
+
+
+def rows_frame(rows: Sequence[tuple[int, Sequence]], width: int) -> pl.DataFrame:
+    """(line, cells) rows as a block: `line` and one text column per header position, plus `extra`
+    holding any cells beyond the header (a row that long is refused)."""
+    lines = [line for line, _cells in rows]
+    columns: list[list] = [[] for _ in range(width)]
+    extra = []
+    for _line, cells in rows:
+        texts = [cell_text(cell) for cell in cells]
+        for position in range(width):
+            columns[position].append(texts[position] if position < len(texts) else None)
+        overflow = [text for text in texts[width:] if text not in (None, "")]
+        extra.append("\x1f".join(overflow) if overflow else None)
+    data = {"line": pl.Series(lines, dtype=pl.Int64)}
+    for position, values in enumerate(columns):
+        data[column_name(position)] = pl.Series(values, dtype=pl.String)
+    data["extra"] = pl.Series(extra, dtype=pl.String)
+    return pl.DataFrame(data)
+
+
+# ---------------------------------------------------------------- row problems beyond one cell
+
+ROW_TOO_LONG = gettext_lazy("this line has more cells than the header has columns")
+CELL_PROBLEM = gettext_lazy('{column}: {reason} ("{value}")')
+CELL_PROBLEM_EMPTY = gettext_lazy("{column}: {reason}")
+DATE_IN_FUTURE = gettext_lazy("a day that has not happened yet")
+DATE_BEFORE_ONBOARDED = gettext_lazy("before this creator's first selling day, {value}")
+DUPLICATE_ROW = gettext_lazy("the same creator and day as line {value}")
+UNKNOWN_CREATOR = gettext_lazy("no creator has this id (let the import create unknown creators to add them)")
+
+def _sentence(column: str, reason, value: pl.Expr | None = None) -> pl.Expr:
+    """'{column}: {reason}' in the staff's language; a {value} in the reason is each row's own."""
+    text = str(CELL_PROBLEM_EMPTY).format(column=column, reason=str(reason))
+    if value is None:
+        return pl.lit(text)
+    before, _sep, after = text.partition("{value}")
+    return pl.concat_str([pl.lit(before), value, pl.lit(after)])
+
+
+# ---------------------------------------------------------------- the core
+
+
+@dataclass
+class BlockResult:
+    """What one block of rows did; handed to the caller inside the block's transaction."""
+
+    first_line: int
+    last_line: int
+    rows: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    creators_created: int = 0
+    earliest_changed: datetime.date | None = None
+    rejections: pl.DataFrame | None = None  # line, cells (list of text), reason
+
+
+@dataclass
+class IngestTotals:
+    rows: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    creators_created: int = 0
+    earliest_changed: datetime.date | None = None
+
+    def add(self, block: BlockResult) -> None:
+        self.rows += block.rows
+        self.new += block.new
+        self.updated += block.updated
+        self.unchanged += block.unchanged
+        self.rejected += block.rejected
+        self.creators_created += block.creators_created
+        if block.earliest_changed and (self.earliest_changed is None or block.earliest_changed < self.earliest_changed):
+            self.earliest_changed = block.earliest_changed
+
+
+MISSING_CREATE, MISSING_REPORT = "create", "report"
+STAGING = "ladder_import_rows"
+_IN_BATCH = 5_000  # ids per IN (…) list on SQLite
+
+
+@dataclass
+class Ingest:
+    """One import's pass over its rows, a block at a time.
+
+    Each block is read column by column (polars), its creators looked up in one query, and its
+    good rows upserted on (creator, day) in one statement, all in one transaction with the
+    caller's `on_block` bookkeeping. Columns absent from the file, and missing cells, leave the
+    stored figure as it is (a new row gets the model's default). `dry_run` reads and counts the
+    same way and writes nothing but a temporary table.
+    """
+
+    mapping: HeaderMapping
+    missing: str = MISSING_CREATE
+    dry_run: bool = False
+    date_format: str | None = None
+    today: datetime.date = field(default_factory=timezone.localdate)
+    batch_id: int | None = None  # where the creators an apply changed are recorded (ImportChange)
+    on_block: Callable[[BlockResult], None] | None = None
+    totals: IngestTotals = field(default_factory=IngestTotals)
+    # platform_id → (id, first day seen) of creators this import created; their first selling day
+    # follows the earliest day the file gives them.
+    _created: dict[str, list] = field(default_factory=dict)
+    _placeholders: dict[str, int] = field(default_factory=dict)  # dry run: creators it would create
+    _counted: set[str] = field(default_factory=set)
+    _seen: pl.DataFrame | None = None  # (platform_id, date, line) of every row so far: duplicates
+
+    def __post_init__(self):
+        if self.missing not in (MISSING_CREATE, MISSING_REPORT):
+            raise ValueError(self.missing)
+        if self.batch_id is not None and not self.dry_run:
+            # Resuming: the creators this import already created are still its own.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT i.platform_id, i.id, i.onboarded_on FROM tiers_importchange c "
+                    "JOIN tiers_influencer i ON i.id = c.influencer_id WHERE c.batch_id = %s AND c.created",
+                    [self.batch_id],
+                )
+                for platform_id, pk, onboarded_on in cursor.fetchall():
+                    if isinstance(onboarded_on, str):
+                        onboarded_on = datetime.date.fromisoformat(onboarded_on)
+                    self._created[platform_id] = [pk, onboarded_on]
+
+    # -------------------------------------------------------------- entry points
+
+    def rows(self, rows: Iterable[tuple[int, Sequence]], *, block_rows: int = 20_000) -> IngestTotals:
+        """Feed (line, cells) rows; blocks of `block_rows`."""
+        width = len(self.mapping.header)
+        pending: list = []
+        for row in rows:
+            pending.append(row)
+            if len(pending) >= block_rows:
+                self.block(rows_frame(pending, width))
+                pending = []
+        if pending:
+            self.block(rows_frame(pending, width))
+        return self.totals
+
+    def block(self, frame: pl.DataFrame) -> BlockResult:
+        """One block: `line`, c0…cN text columns (N+1 = header width) and `extra`."""
+        blank = pl.all_horizontal([frame[column_name(p)].is_null() for p in range(len(self.mapping.header))])
+        frame = frame.filter(~(blank & frame["extra"].is_null()))
+        result = BlockResult(first_line=int(frame["line"].min() or 0), last_line=int(frame["line"].max() or 0))
+        with transaction.atomic():
+            if frame.height:
+                self._block(frame, result)
+            if self.on_block is not None:
+                self.on_block(result)
+        self.totals.add(result)
+        return result
+
+    # -------------------------------------------------------------- one block
+
+    def _block(self, frame: pl.DataFrame, result: BlockResult) -> None:
+        result.rows = frame.height
+        parsed = {name: parse(frame[column_name(position)], FIELDS.get(name, _MONEY), date_format=self.date_format)
+                  for position, name in self.mapping.fields.items()}
+        id_header, date_header = self.mapping.header_of("platform_id"), self.mapping.header_of("date")
+        keyed = frame.select("line", "extra", *(column_name(p) for p in range(len(self.mapping.header)))).with_columns(
+            pid=parsed["platform_id"].values, day=parsed["date"].values
+        )
+        keyed = keyed.join(self._creators(keyed["pid"]), on="pid", how="left", maintain_order="left")
+        keyed = self._duplicates(keyed)
+
+        reasons = [self._cell_reasons(position, name, parsed[name]) for position, name in self.mapping.fields.items()]
+        reasons += [
+            pl.when(pl.col("extra").is_not_null()).then(pl.lit(str(ROW_TOO_LONG))),
+            pl.when(pl.lit(parsed["platform_id"].missing)).then(_sentence(id_header, problem_text(Problem.REQUIRED))),
+            pl.when(pl.lit(parsed["date"].missing)).then(_sentence(date_header, problem_text(Problem.REQUIRED))),
+            pl.when(pl.col("day") > self.today).then(
+                _sentence(date_header, DATE_IN_FUTURE, pl.col("day").cast(pl.String))),
+            pl.when(pl.col("onboarded_on").is_not_null() & (pl.col("day") < pl.col("onboarded_on"))).then(
+                _sentence(date_header, DATE_BEFORE_ONBOARDED, pl.col("onboarded_on").cast(pl.String))),
+            pl.when(pl.col("first_line").is_not_null()).then(
+                _sentence(f"{id_header}, {date_header}", DUPLICATE_ROW, pl.col("first_line").cast(pl.String))),
+        ]
+        if self.missing == MISSING_REPORT:
+            reasons.append(pl.when(pl.col("pid").is_not_null() & pl.col("influencer_id").is_null()).then(
+                _sentence(id_header, UNKNOWN_CREATOR)))
+        checked = keyed.with_columns(reason=pl.concat_str(reasons, separator="; ", ignore_nulls=True))
+        bad = checked["reason"] != ""
+        result.rejected = int(bad.sum())
+        if result.rejected:
+            cells = [pl.col(column_name(p)).fill_null("") for p in range(len(self.mapping.header))]
+            result.rejections = checked.filter(bad).select("line", pl.concat_list(cells).alias("cells"), "extra", "reason")
+
+        good = ~bad
+        values = {name: parsed[name].values for name in self.mapping.fields.values()}
+        kept = checked.with_columns(**{name: series for name, series in values.items() if name not in ("date",)}).filter(good)
+        if self.dry_run:
+            result.creators_created = self._would_create(kept)
+        else:
+            result.creators_created = self._create_creators(kept)
+            kept = kept.with_columns(influencer_id=self._ids_after_create(kept))
+        if not kept.height:
+            return
+        self._stage(kept)
+        result.new, result.updated, result.earliest_changed = self._count()
+        result.unchanged = kept.height - result.new - result.updated
+        if not self.dry_run:
+            self._record_changes()
+            self._upsert()
+            self._lower_first_selling_days(kept)
+
+    def _cell_reasons(self, position: int, name: str, parsed: Parsed) -> pl.Expr:
+        """'成交金额: not a number ("abc")' for each refused cell of one column."""
+        if parsed.problems.null_count() == len(parsed.problems):
+            return pl.lit(None, dtype=pl.String)
+        column = FIELDS.get(name, _MONEY)
+        texts = {problem.value: problem_text(problem, limit=column_limit(column)) for problem in Problem}
+        reason = pl.lit(parsed.problems).replace_strict(texts, default="", return_dtype=pl.String)
+        # The sentence has two per-row parts, the reason and the cell: cut it around both.
+        head, _sep, tail = str(CELL_PROBLEM).partition("{reason}")
+        mid, _sep, end = tail.partition("{value}")
+        head = head.format(column=self.mapping.header[position])
+        return pl.when(pl.lit(parsed.problems).is_not_null()).then(
+            pl.concat_str([pl.lit(head), reason, pl.lit(mid), pl.col(column_name(position)), pl.lit(end)])
+        )
+
+    # -------------------------------------------------------------- creators
+
+    def _creators(self, platform_ids: pl.Series) -> pl.DataFrame:
+        """pid → influencer_id, and for creators that existed before this import their first selling
+        day (an earlier date is refused). A dry run gives creators it would create a negative id."""
+        ids = platform_ids.drop_nulls().unique().to_list()
+        found = _creators_by_platform_id(ids)
+        rows = []
+        for platform_id in ids:
+            if platform_id in found:
+                pk, onboarded_on = found[platform_id]
+                rows.append((platform_id, pk, None if platform_id in self._created else onboarded_on))
+            elif self.dry_run and self.missing == MISSING_CREATE:
+                placeholder = self._placeholders.setdefault(platform_id, -(len(self._placeholders) + 1))
+                rows.append((platform_id, placeholder, None))
+        return pl.DataFrame(rows, schema={"pid": pl.String, "influencer_id": pl.Int64, "onboarded_on": pl.Date},
+                            orient="row")
+
+    def _would_create(self, kept: pl.DataFrame) -> int:
+        new = set(kept.filter(pl.col("influencer_id") < 0)["pid"].unique().to_list()) - self._counted
+        self._counted |= new
+        return len(new)
+
+    def _create_creators(self, kept: pl.DataFrame) -> int:
+        """Create the creators this block's good rows name and nobody has; returns how many."""
+        if self.missing != MISSING_CREATE:
+            return 0
+        unknown = kept.filter(pl.col("influencer_id").is_null())
+        if not unknown.height:
+            return 0
+        given = [name for name in ("handle", "display_name", "main_category") if name in unknown.columns]
+        details = unknown.group_by("pid").agg(
+            pl.col("day").min().alias("first_day"), *(pl.col(name).drop_nulls().first() for name in given)
+        )
+        now = timezone.now()
+        creators = []
+        for row in details.iter_rows(named=True):
+            handle = row.get("handle") or row["pid"]
+            creators.append(Influencer(
+                platform_id=row["pid"],
+                handle=handle,
+                display_name=row.get("display_name") or handle,
+                main_category=row.get("main_category") or "",
+                onboarded_on=row["first_day"],
+                created_at=now,
+                updated_at=now,
+            ))
+        # A creator another import made meanwhile is simply found, not made twice.
+        Influencer.objects.bulk_create(creators, batch_size=2_000, ignore_conflicts=True)
+        made = _creators_by_platform_id([creator.platform_id for creator in creators])
+        created = []
+        for creator in creators:
+            if creator.platform_id in made and creator.platform_id not in self._created:
+                self._created[creator.platform_id] = [made[creator.platform_id][0], creator.onboarded_on]
+                created.append((self.batch_id, made[creator.platform_id][0], creator.onboarded_on, True))
+        if self.batch_id is not None and created:
+            bulk.insert_rows("tiers_importchange", ["batch_id", "influencer_id", "first_changed_on", "created"], created)
+        return len(created)
+
+    def _ids_after_create(self, kept: pl.DataFrame) -> pl.Series:
+        lookup = {platform_id: pk for platform_id, (pk, _day) in self._created.items()}
+        return kept.select(pl.coalesce(
+            pl.col("influencer_id"), pl.col("pid").replace_strict(lookup, default=None, return_dtype=pl.Int64)
+        )).to_series()
+
+    def _lower_first_selling_days(self, kept: pl.DataFrame) -> None:
+        """A creator this import created starts selling on the earliest day any block gave them."""
+        if not self._created:
+            return
+        earliest = kept.filter(pl.col("pid").is_in(list(self._created))).group_by("pid").agg(pl.col("day").min())
+        for platform_id, day in earliest.iter_rows():
+            pk, first_day = self._created[platform_id]
+            if day < first_day:
+                self._created[platform_id][1] = day
+                Influencer.objects.filter(pk=pk, onboarded_on__gt=day).update(onboarded_on=day)
+
+    # -------------------------------------------------------------- duplicates
+
+    def _duplicates(self, keyed: pl.DataFrame) -> pl.DataFrame:
+        """Adds `first_line`: the earlier line of this file with the same creator and day, if any."""
+        keys = keyed.select("line", "pid", "day").drop_nulls(["pid", "day"])
+        first_here = keys.group_by("pid", "day").agg(pl.col("line").min().alias("first"))
+        earlier = first_here
+        if self._seen is not None:
+            earlier = first_here.join(self._seen, on=["pid", "day"], how="left").select(
+                "pid", "day", pl.coalesce("seen", "first").alias("first"))
+        marked = keyed.join(earlier, on=["pid", "day"], how="left", maintain_order="left").with_columns(
+            first_line=pl.when(pl.col("first") < pl.col("line")).then(pl.col("first"))
+        ).drop("first")
+        new_keys = first_here.rename({"first": "seen"})
+        if self._seen is None:
+            self._seen = new_keys
+        else:
+            self._seen = pl.concat([self._seen, new_keys.join(self._seen, on=["pid", "day"], how="anti")])
+        return marked
+
+    # -------------------------------------------------------------- SQL: staging, counts, upsert
+
+    def _stage(self, kept: pl.DataFrame) -> None:
+        _staging_ensure()
+        columns = ["line", "influencer_id", "date"]
+        exprs = [pl.col("line"), pl.col("influencer_id"), pl.col("day").cast(pl.String)]
+        for name in self.mapping.metric_fields:
+            columns.append(name)
+            exprs.append(_units_text(pl.col(name), FIELDS[name]).alias(name))
+        if self.mapping.categories:
+            columns.append("category_gmv")
+            exprs.append(_category_patch(self.mapping.categories).alias("category_gmv"))
+        staged = kept.select(exprs)
+        if connection.vendor == "postgresql":
+            bulk.copy_text(STAGING, columns, staged.write_csv(include_header=False, null_value=""), csv=True)
+        else:
+            bulk.insert_rows(STAGING, columns, staged.rows())
+
+    def _changed(self) -> str:
+        """SQL true when staged row s differs from stored row m (or m does not exist)."""
+        terms = [f"m.{name} {_NULL_SAFE_EQUAL[connection.vendor]} COALESCE(s.{name}, m.{name})"
+                 for name in self.mapping.metric_fields]
+        if self.mapping.categories:
+            terms.append(_CATEGORY_SAME[connection.vendor])
+        return f"(m.id IS NULL OR NOT ({' AND '.join(terms)}))"
+
+    def _count(self) -> tuple[int, int, datetime.date | None]:
+        changed = self._changed()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT SUM(CASE WHEN m.id IS NULL THEN 1 ELSE 0 END), "
+                f"SUM(CASE WHEN m.id IS NOT NULL AND {changed} THEN 1 ELSE 0 END), "
+                f"MIN(CASE WHEN {changed} THEN s.date END) "
+                f"FROM {STAGING} s LEFT JOIN tiers_dailymetric m ON m.influencer_id = s.influencer_id AND m.date = s.date"
+            )
+            new, updated, earliest = cursor.fetchone()
+        if isinstance(earliest, str):  # SQLite
+            earliest = datetime.date.fromisoformat(earliest)
+        return int(new or 0), int(updated or 0), earliest
+
+    def _record_changes(self) -> None:
+        """Which creators this apply changes, from which day: what a later refresh or replay needs."""
+        if self.batch_id is None:
+            return
+        least = "LEAST" if connection.vendor == "postgresql" else "MIN"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO tiers_importchange (batch_id, influencer_id, first_changed_on, created) "
+                f"SELECT %s, s.influencer_id, MIN(s.date), false FROM {STAGING} s "
+                f"LEFT JOIN tiers_dailymetric m ON m.influencer_id = s.influencer_id AND m.date = s.date "
+                f"WHERE {self._changed()} GROUP BY s.influencer_id "
+                f"ON CONFLICT (batch_id, influencer_id) DO UPDATE SET "
+                f"first_changed_on = {least}(tiers_importchange.first_changed_on, EXCLUDED.first_changed_on)",
+                [self.batch_id],
+            )
+
+    def _upsert(self) -> None:
+        vendor = connection.vendor
+        present = self.mapping.metric_fields
+        select = []
+        for name in METRIC_FIELDS:
+            default = "NULL" if name == "reputation_score" else "0"
+            select.append(f"COALESCE(s.{name}, m.{name}, {default})" if name in present else default)
+        columns = ["influencer_id", "date", *METRIC_FIELDS, "category_gmv"]
+        updates = list(present)
+        if self.mapping.categories:
+            select.append(_CATEGORY_MERGED[vendor])
+            updates.append("category_gmv")
+        else:
+            select.append(_EMPTY_JSON[vendor])
+        distinct = " OR ".join(f"{_NULL_SAFE_DISTINCT[vendor].format(a=f't.{name}', b=f'EXCLUDED.{name}')}"
+                               for name in updates)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO tiers_dailymetric AS t ({', '.join(columns)}) "
+                f"SELECT s.influencer_id, s.date, {', '.join(select)} FROM {STAGING} s "
+                f"LEFT JOIN tiers_dailymetric m ON m.influencer_id = s.influencer_id AND m.date = s.date WHERE true "
+                f"ON CONFLICT (influencer_id, date) DO UPDATE SET "
+                f"{', '.join(f'{name} = EXCLUDED.{name}' for name in updates)} WHERE {distinct}"
+            )
+
+
+_NULL_SAFE_EQUAL = {"postgresql": "IS NOT DISTINCT FROM", "sqlite": "IS"}
+_NULL_SAFE_DISTINCT = {"postgresql": "{a} IS DISTINCT FROM {b}", "sqlite": "{a} IS NOT {b}"}
+_CATEGORY_SAME = {
+    "postgresql": "m.category_gmv = (m.category_gmv || s.category_gmv)",
+    "sqlite": "json(m.category_gmv) = json_patch(m.category_gmv, s.category_gmv)",
+}
+_CATEGORY_MERGED = {
+    "postgresql": "COALESCE(m.category_gmv, '{}'::jsonb) || s.category_gmv",
+    "sqlite": "json_patch(COALESCE(m.category_gmv, '{}'), s.category_gmv)",
+}
+_EMPTY_JSON = {"postgresql": "'{}'::jsonb", "sqlite": "'{}'"}
+
+_STAGING_SQL = {
+    "postgresql": (
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING} (line bigint, influencer_id bigint, date date, "
+        "followers bigint, gmv numeric(14,2), live_gmv numeric(14,2), video_gmv numeric(14,2), "
+        "storefront_gmv numeric(14,2), orders bigint, live_sessions integer, live_minutes bigint, "
+        "big_live_sessions integer, videos_posted integer, entertainment_videos integer, reputation_score numeric(3,2), "
+        "refund_rate numeric(5,4), repeat_buyer_rate numeric(5,4), category_gmv jsonb) ON COMMIT DELETE ROWS"
+    ),
+    "sqlite": (
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING} (line integer, influencer_id integer, date date, "
+        "followers integer, gmv decimal, live_gmv decimal, video_gmv decimal, storefront_gmv decimal, orders integer, "
+        "live_sessions integer, live_minutes integer, big_live_sessions integer, videos_posted integer, "
+        "entertainment_videos integer, reputation_score decimal, refund_rate decimal, repeat_buyer_rate decimal, "
+        "category_gmv text)"
+    ),
+}
+
+
+def _staging_ensure() -> None:
+    """The block's staging table, empty (one per database connection, temporary)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_STAGING_SQL[connection.vendor])
+        cursor.execute(f"TRUNCATE {STAGING}" if connection.vendor == "postgresql" else f"DELETE FROM {STAGING}")
+
+
+def _units_text(units: pl.Expr, column: Column) -> pl.Expr:
+    """Whole units of 10^-places as exact decimal text: 123450 hundredths is "1234.50"."""
+    places = {Kind.MONEY: 2, Kind.SCORE: 2, Kind.RATE: 4}.get(column.kind, 0)
+    if not places:
+        return units.cast(pl.String)
+    scale = 10**places
+    return (units // scale).cast(pl.String) + "." + (units % scale).cast(pl.String).str.zfill(places)
+
+
+def _category_patch(categories: list[str]) -> pl.Expr:
+    """{"beauty": "1234.50", …} of the categories this row gives (missing cells leave theirs alone)."""
+    parts = [
+        pl.when(pl.col(CATEGORY_PREFIX + code).is_not_null()).then(
+            pl.lit(f'"{code}": "') + _units_text(pl.col(CATEGORY_PREFIX + code), _MONEY) + pl.lit('"')
+        )
+        for code in categories
+    ]
+    return pl.lit("{") + pl.concat_str(parts, separator=", ", ignore_nulls=True) + pl.lit("}")
+
+
+def _creators_by_platform_id(platform_ids: list[str]) -> dict[str, tuple[int, datetime.date]]:
+    found: dict[str, tuple[int, datetime.date]] = {}
+    if not platform_ids:
+        return found
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT platform_id, id, onboarded_on FROM tiers_influencer WHERE platform_id = ANY(%s)",
+                           [platform_ids])
+            rows = cursor.fetchall()
+        else:
+            rows = []
+            for start in range(0, len(platform_ids), _IN_BATCH):
+                part = platform_ids[start:start + _IN_BATCH]
+                cursor.execute(
+                    f"SELECT platform_id, id, onboarded_on FROM tiers_influencer "
+                    f"WHERE platform_id IN ({', '.join(['%s'] * len(part))})", part)
+                rows += cursor.fetchall()
+    for platform_id, pk, onboarded_on in rows:
+        if isinstance(onboarded_on, str):
+            onboarded_on = datetime.date.fromisoformat(onboarded_on)
+        found[platform_id] = (pk, onboarded_on)
+    return found
+
+
+def ingest_rows(*, header: Sequence, rows: Iterable[Sequence], first_line: int = 2, **options) -> IngestTotals:
+    """Import rows of raw cells under a header (the bulk API's entry point): line numbers count
+    from `first_line`. Options as `Ingest`."""
+    ingest = Ingest(mapping=header_map(header), **options)
+    return ingest.rows(((first_line + k, cells) for k, cells in enumerate(rows)))
