@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from . import bulk
+from .cells import date_format_from_option
 from .choices import IMPORT_WRITING, ImportSource, ImportStatus, RunTrigger, UnknownCreators
 from .ingest import REPORT_COLUMNS, BlockResult, HeaderMapping, Ingest, IngestRefused, header_map
 from .metric_files import FileShape, inspect, read_blocks
@@ -69,10 +70,12 @@ def import_batch_create(*, file_name: str, sha256: str, size: int, source: str, 
                         date_format: str = "", language: str | None = None, report: dict | None = None,
                         confirmed: bool = False) -> ImportBatch:
     """Record a file to import. `upload` (a Django File) is stored for the worker; `confirmed`
-    batches go straight to applying (the command), so the one-writer-per-file rule applies now."""
+    batches go straight to applying (the command), so the one-writer-per-file rule applies now.
+    ValueError for a date format that names no year, month and day."""
     batch = ImportBatch(
         file_name=file_name[:255], sha256=sha256, size=size, source=source, requested_by=by,
-        unknown_creators=unknown_creators, encoding=encoding, sheet=sheet, date_format=date_format,
+        unknown_creators=unknown_creators, encoding=encoding, sheet=sheet,
+        date_format=date_format_from_option(date_format) if date_format else "",
         language=language or translation.get_language() or settings.LANGUAGE_CODE, report=report or {},
         status=ImportStatus.QUEUED if confirmed else ImportStatus.UPLOADED,
     )
@@ -304,8 +307,8 @@ def neutralised(cell: str) -> str:
 
 
 def rejected_rows_csv(*, batch: ImportBatch) -> Iterator[str]:
-    """The rejected rows as CSV text (UTF-8 with BOM, so Excel reads the Chinese): the file's header
-    with `line` and `reason` added, one line per rejected row, every cell formula-neutralised."""
+    """The rejected rows as CSV text (UTF-8 with BOM, so Excel reads the Chinese): `line` and `reason`,
+    then the file's own columns (cells beyond them last), every cell formula-neutralised."""
     header = list(batch.report.get("mapping", {}).get("header", []))
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -317,11 +320,11 @@ def rejected_rows_csv(*, batch: ImportBatch) -> Iterator[str]:
         return text
 
     with translation.override(batch.language):
-        writer.writerow([neutralised(cell) for cell in header] + [_("line"), _("reason")])
+        writer.writerow([_("line"), _("reason")] + [neutralised(cell) for cell in header])
     yield "\ufeff" + flush()
     rejections = ImportRejection.objects.filter(batch=batch).order_by("line").values_list("line", "cells", "reason")
     for line, cells, reason in rejections.iterator(chunk_size=2_000):
-        writer.writerow([neutralised(str(cell)) for cell in cells] + [str(line), neutralised(reason)])
+        writer.writerow([str(line), neutralised(reason)] + [neutralised(str(cell)) for cell in cells])
         if buffer.tell() > 64 * 1024:
             yield flush()
     yield flush()

@@ -286,7 +286,7 @@ def rows_frame(rows: Sequence[tuple[int, Sequence]], width: int) -> pl.DataFrame
 ROW_TOO_LONG = gettext_lazy("this line has more cells than the header has columns")
 CELL_PROBLEM = gettext_lazy('{column}: {reason} ("{value}")')
 CELL_PROBLEM_EMPTY = gettext_lazy("{column}: {reason}")
-DATE_IN_FUTURE = gettext_lazy("a day that has not happened yet")
+DATE_IN_FUTURE = gettext_lazy("{value} has not happened yet")
 DATE_BEFORE_ONBOARDED = gettext_lazy("before this creator's first selling day, {value}")
 DUPLICATE_ROW = gettext_lazy("the same creator and day as line {value}")
 UNKNOWN_CREATOR = gettext_lazy("no creator has this id (let the import create unknown creators to add them)")

@@ -14,6 +14,7 @@ from xml.etree import ElementTree
 import polars as pl
 from charset_normalizer import from_bytes
 from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 from python_calamine import CalamineError, CalamineWorkbook
 
@@ -25,15 +26,14 @@ HEADER_SEARCH_ROWS = 30  # title rows above the header: this many rows are searc
 SAMPLE_BYTES = 256 * 1024
 CHUNK_BYTES = 4 * 1024 * 1024  # of CSV per block: bounded memory whatever the file's size
 XLSX_BLOCK_ROWS = 20_000
-_MB = 1024 * 1024
 
 FILE_EMPTY = _("The file is empty.")
-FILE_TOO_BIG = _("The file is {size} MB, over the {limit} MB limit.")
+FILE_TOO_BIG = _("The file is {size}, over the {limit} limit.")
 FILE_NOT_TABLE = _("This is not a CSV or XLSX file.")
 FILE_OLD_EXCEL = _("This is an old Excel workbook (.xls): save it as XLSX or CSV and import that.")
 FILE_ZIP_NOT_XLSX = _("This ZIP file is not an XLSX workbook: save the sheet as XLSX or CSV and import that.")
 FILE_BAD_XLSX = _("This XLSX workbook cannot be read ({error}).")
-XLSX_TOO_BIG = _("This sheet would take {size} MB of memory to read, over the {limit} MB limit: save it as CSV "
+XLSX_TOO_BIG = _("This sheet would take more than {limit} of memory to read ({size} of XML): save it as CSV "
                  "(UTF-8) and import that.")
 XLSX_NO_SHEET = _("The workbook has no sheet named {sheet}; its sheets are {sheets}.")
 NO_HEADER = _("No header row: none of the first {rows} rows names both a creator id (达人ID or platform_id) and "
@@ -87,7 +87,7 @@ def inspect(path: str, *, size: int, encoding: str = "", sheet: str = "") -> Fil
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / _MB:,.1f}".rstrip("0").rstrip(".")
+    return str(filesizeformat(size))
 
 
 # ---------------------------------------------------------------- CSV
