@@ -13,8 +13,20 @@ from django.utils import translation
 
 from tiers import metric_files
 from tiers.cells import Problem, column_limit, problem_text
-from tiers.choices import ImportStatus, UnknownCreators
-from tiers.imports import IMPORT_NO_ROWS, import_file, rejected_rows_csv
+from tiers.choices import ImportSource, ImportStatus, UnknownCreators
+from tiers.imports import (
+    IMPORT_NO_ROWS,
+    ImportAlreadyRunning,
+    ImportStateError,
+    file_digest,
+    import_apply,
+    import_batch_create,
+    import_changed_ids,
+    import_confirm,
+    import_file,
+    refresh_after_import,
+    rejected_rows_csv,
+)
 from tiers.ingest import (
     DATE_BEFORE_ONBOARDED,
     DATE_IN_FUTURE,
@@ -42,7 +54,8 @@ from tiers.metric_files import (
     NO_HEADER,
     XLSX_TOO_BIG,
 )
-from tiers.models import DailyMetric, ImportBatch, ImportChange, Influencer
+from tiers.models import DailyMetric, ImportBatch, ImportChange, Influencer, TierDecision
+from tiers.services import refresh_run_sync
 from tiers.tests.factories import InfluencerFactory
 
 pytestmark = pytest.mark.django_db
@@ -427,3 +440,117 @@ def test_a_file_with_no_header_row_is_refused(creators, tmp_path):
     path.write_text("这是一份说明\n没有数据列\n", encoding="utf-8")
 
     assert _refused(path) == zh(NO_HEADER, rows=30)
+
+
+# ---------------------------------------------------------------- one writer, crashes, the refresh after
+
+
+class WorkerDied(BaseException):
+    """What the import sees of its process being killed: nothing it could handle."""
+
+
+def _month_file(tmp_path, days=30):
+    lines = ["达人ID,日期,粉丝数,成交金额"]
+    lines += [f"ks-000001,2026-10-{day:02d},{day},{day * 100}" for day in range(1, days + 1)]
+    lines.insert(7, "ks-000001,2026-10-99,1,1")  # one bad row in the middle: line 8
+    path = tmp_path / "october.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_an_apply_whose_worker_died_resumes_after_its_last_committed_block_and_counts_once(creators, tmp_path,
+                                                                                        monkeypatch):
+    path = _month_file(tmp_path)
+    monkeypatch.setattr(metric_files, "CHUNK_BYTES", 64)  # a block every few lines
+    sha256, size = file_digest(str(path))
+    batch = import_batch_create(file_name="october.csv", sha256=sha256, size=size, source=ImportSource.COMMAND,
+                                confirmed=True)
+    upsert, calls = Ingest._upsert, []
+
+    def dies_in_the_fourth_block(self):
+        calls.append(1)
+        if len(calls) == 4:
+            raise WorkerDied
+        upsert(self)
+
+    monkeypatch.setattr(Ingest, "_upsert", dies_in_the_fourth_block)
+    with pytest.raises(WorkerDied):
+        import_apply(batch_id=batch.pk, path=str(path), claim="delivery-of-task-7")
+    batch.refresh_from_db()
+    assert batch.status == ImportStatus.APPLYING and 1 < batch.resume_after_line < 31
+    applied_before = DailyMetric.objects.count()
+    assert 0 < applied_before < 30
+
+    # when the broker delivers the same task again
+    monkeypatch.setattr(Ingest, "_upsert", upsert)
+    done = import_apply(batch_id=batch.pk, path=str(path), claim="delivery-of-task-7")
+
+    # then every row is in once and the counts are those of one clean run
+    assert done.status == ImportStatus.APPLIED
+    assert DailyMetric.objects.count() == 30
+    assert (done.rows_read, done.new, done.updated, done.unchanged, done.rejected) == (31, 30, 0, 0, 1)
+    assert list(done.rejections.values_list("line", flat=True)) == [8]
+    # and any other delivery changes nothing
+    assert import_apply(batch_id=batch.pk, path=str(path), claim="someone-else").rows_read == 31
+
+
+def test_two_imports_of_the_same_file_at_once_exactly_one_runs(creators):
+    path = str(FIXTURES / "zh_utf8.csv")
+    sha256, size = file_digest(path)
+    running = import_batch_create(file_name="zh_utf8.csv", sha256=sha256, size=size, source=ImportSource.COMMAND,
+                                  confirmed=True)
+
+    with pytest.raises(ImportAlreadyRunning) as second:
+        import_file(path=path)
+    checked = run("zh_utf8.csv", dry_run=True)  # a check writes nothing: it may run meanwhile
+    with pytest.raises(ImportAlreadyRunning):
+        import_confirm(batch=checked)
+
+    assert second.value.batch_id == running.pk
+    assert str(running.pk) in str(second.value)
+    checked.refresh_from_db()
+    assert checked.status == ImportStatus.CHECKED and DailyMetric.objects.count() == 0
+    # once the first is done, the same file may be imported again
+    import_apply(batch_id=running.pk, path=path)
+    assert import_file(path=path).unchanged == 4
+
+
+def test_confirming_an_import_that_is_not_checked_is_refused(creators):
+    batch = run("zh_utf8.csv")
+
+    with pytest.raises(ImportStateError):
+        import_confirm(batch=batch)
+
+
+def test_the_refresh_after_an_import_decides_just_the_creators_it_changed(creators):
+    untouched = InfluencerFactory(platform_id="ks-000003")
+    batch = run("zh_utf8.csv")
+
+    run_ = refresh_after_import(batch=batch)
+
+    changed = {creators[0].pk, Influencer.objects.get(platform_id="ks-900001").pk}
+    assert run_.total == 2 and run_.status == "succeeded"
+    assert set(TierDecision.objects.filter(refresh_run=run_).values_list("influencer_id", flat=True)) == changed
+    assert Influencer.objects.filter(pk__in=[creators[1].pk, untouched.pk], tier__isnull=False).count() == 0
+    batch.refresh_from_db()
+    assert batch.refresh_run == run_ and batch.replay_from is None
+
+
+def test_an_import_that_corrects_days_a_refresh_already_judged_asks_for_a_replay_from_the_earliest(creators):
+    refresh_run_sync()  # judges today, and so every day before it
+    batch = run("zh_utf8.csv")
+
+    assert batch.earliest_changed_on == DAY and batch.replay_from == DAY
+    with pytest.raises(ImportStateError) as refused:
+        refresh_after_import(batch=batch)
+    assert DAY.isoformat() in str(refused.value)
+    assert sorted(import_changed_ids(batch=batch)) == sorted(
+        [creators[0].pk, Influencer.objects.get(platform_id="ks-900001").pk])
+
+
+def test_an_import_that_changed_nothing_has_nothing_to_refresh(creators):
+    run("zh_utf8.csv")
+    again = run("zh_utf8.csv")
+
+    with pytest.raises(ImportStateError):
+        refresh_after_import(batch=again)
