@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import enum
+import functools
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -90,10 +92,6 @@ _NUMBER = (
     r"^(?P<sign>[+-]?)(?P<currency>¥|\$|RMB|CNY)?(?P<int>\d{1,3}(?:,\d{3})+|\d*)(?P<frac>\.\d*)?"
     r"(?P<exp>[eE][+-]?\d{1,3})?(?P<unit>万|亿|%|w|W)?(?P<yuan>元)?$"
 )
-_MULTIPLIER = {"万": Decimal(10_000), "w": Decimal(10_000), "W": Decimal(10_000), "亿": Decimal(100_000_000)}
-# Enough integer digits for the largest count (a 19-digit bigint) times 亿.
-_DECIMAL = pl.Decimal(38, 10)
-_MAX_INTEGER_DIGITS = 19
 
 # Unambiguous date spellings, tried in order; a time of day after the date is ignored.
 _DATE_FORMATS = [
@@ -121,14 +119,23 @@ def date_format_from_option(value: str) -> str:
     return spelled
 
 
-def normalised(cells: pl.Series) -> pl.Series:
-    """Full-width folded, trimmed, the formula-guard apostrophe removed; null where the cell is missing."""
-    text = cells.cast(pl.String)
-    text = pl.select(
-        pl.when(text.str.contains(_NEUTRALISED)).then(text.str.slice(1)).otherwise(text).alias("t")
-    ).to_series()
-    text = text.str.normalize("NFKC").str.strip_chars()
-    return pl.select(pl.when(text.is_in(MISSING)).then(None).otherwise(text).alias("t")).to_series()
+# A cell that is a plain number as machines write it: read with less work (`parse(plain=True)`).
+PLAIN_NUMBER = r"^\s*\d+(?:\.\d+)?\s*$"
+
+
+def normalised(cell: pl.Expr, *, ascii: bool = False) -> pl.Expr:
+    """Full-width folded, trimmed, the formula-guard apostrophe removed; null where the cell is
+    missing. `ascii`: the column has no other characters, so there is nothing to fold."""
+    text = _unguarded(cell)
+    if not ascii:
+        text = text.str.normalize("NFKC").str.replace_all("−", "-")
+    text = text.str.strip_chars()
+    return pl.when(text.is_in(MISSING)).then(None).otherwise(text)
+
+
+def _unguarded(cell: pl.Expr) -> pl.Expr:
+    text = cell.cast(pl.String)
+    return pl.when(text.str.contains(_NEUTRALISED)).then(text.str.slice(1)).otherwise(text)
 
 
 @dataclass(frozen=True)
@@ -143,108 +150,188 @@ class Parsed:
         return self.values.is_null() & self.problems.is_null()
 
 
-def parse(cells: pl.Series, column: Column, *, date_format: str | None = None) -> Parsed:
-    """Read a column of raw text cells. Numbers come back as Int64 in 10^-places units, dates as
-    Date, text and categories as String; nothing raises for a bad cell."""
-    text = normalised(cells) if column.kind != Kind.TEXT or column.ids else _trimmed(cells)
+Steps = list[dict[str, pl.Expr]]
+
+
+def problem_column(into: str) -> str:
+    return f"{into}?"
+
+
+def is_temporary(name: str) -> bool:
+    return "." in name
+
+
+def parse(source: str, column: Column, *, into: str, date_format: str | None = None, ascii: bool = False,
+          plain: bool = False) -> Steps:
+    """How to read the raw text column `source`: steps to apply in order (each a `with_columns`)
+    that leave the value in `into` and its Problem in `into?` (null where the cell is fine), with
+    temporaries named `into.…` to drop after. Numbers come back as Int64 in 10^-places units, dates
+    as Date, text and categories as String; the value is null where the cell is missing or refused.
+    Nothing raises for a bad cell.
+
+    Steps, not one expression, so each intermediate is computed once: every column of a block is
+    read in a handful of `with_columns`, side by side. `ascii` (no character beyond ASCII in the
+    column) and `plain` (every cell a PLAIN_NUMBER or missing) only make the work smaller.
+    """
+    text = f"{into}.text"
+    if column.kind == Kind.TEXT and not column.ids:
+        trimmed = _unguarded(pl.col(source)).str.strip_chars()
+        first = {text: pl.when(trimmed == "").then(None).otherwise(trimmed)}
+    else:
+        first = {text: normalised(pl.col(source), ascii=ascii)}
+    t = pl.col(text)
     if column.kind == Kind.DATE:
-        return _dates(text, date_format)
-    if column.kind == Kind.TEXT:
-        too_long = text.str.len_chars() > column.max_length
-        return _result(text, _problem_where(too_long, Problem.TOO_LONG))
-    if column.kind == Kind.CATEGORY:
-        key = _category_key(text)
-        values = key.replace_strict(category_lookup(), default=None, return_dtype=pl.String)
-        return _result(values, _problem_where(text.is_not_null() & values.is_null(), Problem.UNKNOWN_CATEGORY))
-    return _numbers(text, column)
+        rest = _date_steps(t, into, date_format)
+    elif column.kind == Kind.TEXT:
+        rest = [{f"{into}.value": t, problem_column(into): _problem_if(t.str.len_chars() > column.max_length,
+                                                                       Problem.TOO_LONG)}]
+    elif column.kind == Kind.CATEGORY:
+        rest = [{f"{into}.value": _category_key(t).replace_strict(category_lookup(), default=None,
+                                                                     return_dtype=pl.String)},
+                {problem_column(into): _problem_if(t.is_not_null() & pl.col(f"{into}.value").is_null(),
+                                                   Problem.UNKNOWN_CATEGORY)}]
+    elif plain:
+        rest = _plain_number_steps(t, into, column)
+    else:
+        rest = _number_steps(t, into, column)
+    last = {into: pl.when(pl.col(problem_column(into)).is_null()).then(pl.col(f"{into}.value"))}
+    return [first, *rest, last]
 
 
-def _trimmed(cells: pl.Series) -> pl.Series:
-    text = cells.cast(pl.String)
-    text = pl.select(
-        pl.when(text.str.contains(_NEUTRALISED)).then(text.str.slice(1)).otherwise(text).alias("t")
-    ).to_series().str.strip_chars()
-    return pl.select(pl.when(text == "").then(None).otherwise(text).alias("t")).to_series()
+def apply_steps(frame: pl.DataFrame, columns: list[Steps]) -> pl.DataFrame:
+    """Run several columns' steps side by side, dropping each temporary once no later step reads it
+    (a block's memory is its cells and a few columns more, not every intermediate at once)."""
+    depths = max((len(steps) for steps in columns), default=0)
+    for depth in range(depths):
+        exprs = {name: expr for steps in columns if depth < len(steps) for name, expr in steps[depth].items()}
+        frame = frame.with_columns(**exprs)
+        needed = {root for steps in columns for later in steps[depth + 1:] for expr in later.values()
+                  for root in expr.meta.root_names()}
+        frame = frame.drop([name for name in frame.columns if is_temporary(name) and name not in needed])
+    return frame
 
 
-def _problem_where(mask: pl.Series, problem: Problem) -> pl.Series:
-    return pl.select(pl.when(mask).then(pl.lit(problem.value)).otherwise(None).alias("p")).to_series()
+def parse_series(cells: pl.Series, column: Column, *, date_format: str | None = None) -> Parsed:
+    """`parse` over one Series."""
+    frame = apply_steps(pl.DataFrame({"cell": cells.cast(pl.String)}),
+                        [parse("cell", column, into="value", date_format=date_format)])
+    return Parsed(values=frame["value"], problems=frame[problem_column("value")])
 
 
-def _result(values: pl.Series, problems: pl.Series) -> Parsed:
-    values = pl.select(pl.when(problems.is_null()).then(values).otherwise(None).alias("v")).to_series()
-    return Parsed(values=values, problems=problems)
+def _problem_if(condition: pl.Expr, problem: Problem) -> pl.Expr:
+    return pl.when(condition).then(pl.lit(problem.value)).otherwise(pl.lit(None, dtype=pl.String))
 
 
-def _numbers(text: pl.Series, column: Column) -> Parsed:
+# Powers of ten a unit moves the number by.
+_SHIFT = {"": 0, "%": -2, "万": 4, "w": 4, "W": 4, "亿": 8}
+_MAX_DIGITS = 18  # every value, in its units, fits an Int64
+
+
+def _number_steps(text: pl.Expr, into: str, column: Column) -> Steps:
+    """Integer arithmetic on the digits (no float, no Decimal): the number's digits moved by its
+    unit's power of ten and the column's places, with one more digit to round half up."""
+    def c(name):
+        return pl.col(f"{into}.{name}")
+
+    parts = pl.col(f"{into}.parts")
+    return [
+        {f"{into}.parts": text.str.replace_all(r"\s", "").str.extract_groups(_NUMBER)},
+        {
+            f"{into}.int": parts.struct.field("int").str.replace_all(",", ""),
+            f"{into}.frac": parts.struct.field("frac").fill_null("").str.strip_prefix("."),
+            f"{into}.exp": parts.struct.field("exp"),
+            f"{into}.unit": parts.struct.field("unit").fill_null(""),
+            f"{into}.sign": parts.struct.field("sign"),
+        },
+        {f"{into}.places": c("unit").replace_strict(_SHIFT, return_dtype=pl.Int32) + PLACES[column.kind]},
+        {
+            f"{into}.digits": c("int") + (c("frac") + "0" * 16).str.slice(0, c("places") + 1),
+            # 1.2E+05 (Excel's CSV writes large numbers so): rare, and already rounded by Excel.
+            f"{into}.scientific": (c("int") + "." + c("frac") + "0" + c("exp")).cast(pl.Float64, strict=False)
+            * pl.lit(10.0).pow(c("places")),
+        },
+        {
+            f"{into}.value": pl.when(c("exp").is_null())
+            .then((c("digits").cast(pl.Int64, strict=False) + 5) // 10)
+            .otherwise(c("scientific").round(0).cast(pl.Int64, strict=False)),
+            f"{into}.whole": pl.when(c("exp").is_null())
+            .then(c("frac").str.slice(c("places")).str.contains("^0*$"))
+            .otherwise(c("scientific") == c("scientific").round(0)),
+        },
+        {problem_column(into): _number_problem(text, into, column)},
+    ]
+
+
+def _plain_number_steps(text: pl.Expr, into: str, column: Column) -> Steps:
+    """`_number_steps` for digits with at most a decimal point: no sign, unit, separator or exponent."""
+    def c(name):
+        return pl.col(f"{into}.{name}")
+
     places = PLACES[column.kind]
-    compact = text.str.replace_all(r"\s", "")
-    parts = compact.str.extract_groups(_NUMBER).struct.unnest()
-    integer = parts["int"].str.replace_all(",", "")
-    fraction = parts["frac"].fill_null("").str.slice(0, 11)  # the dot and ten digits: the Decimal's scale
-    has_digits = (integer.str.len_chars() > 0) | (fraction.str.len_chars() > 1)
-    unit = parts["unit"].fill_null("")
-    number = (integer + fraction + parts["exp"].fill_null("")).cast(_DECIMAL, strict=False)
-    frame = pl.DataFrame({"text": text, "number": number, "unit": unit, "sign": parts["sign"], "digits": has_digits,
-                          "integer": integer})
-    multiplier = pl.col("unit").replace_strict(
-        {"": Decimal(1), "%": Decimal("0.01"), **_MULTIPLIER}, return_dtype=_DECIMAL
-    )
-    scaled = pl.col("number") * multiplier * Decimal(10**places)
-    rounded = (scaled + Decimal("0.5")).cast(pl.Int64, strict=False)  # half up; negatives are refused anyway
-    whole = scaled == scaled.cast(pl.Int64, strict=False).cast(_DECIMAL)
-    readable = pl.col("digits") & pl.col("number").is_not_null()
-    too_large = (pl.col("integer").str.len_chars() > _MAX_INTEGER_DIGITS) | rounded.is_null() | (
-        rounded > column.max_units if column.max_units is not None else pl.lit(False)
-    )
-    problem = (
-        pl.when(pl.col("text").is_null()).then(None)
+    return [
+        {f"{into}.parts": text.str.split_exact(".", 1)},
+        {f"{into}.int": c("parts").struct.field("field_0"),
+         f"{into}.frac": c("parts").struct.field("field_1").fill_null(""),
+         f"{into}.exp": pl.lit(None, dtype=pl.String), f"{into}.unit": pl.lit(""), f"{into}.sign": pl.lit("")},
+        {f"{into}.digits": c("int") + (c("frac") + "0" * 16).str.slice(0, places + 1)},
+        {f"{into}.value": (c("digits").cast(pl.Int64, strict=False) + 5) // 10,
+         f"{into}.whole": c("frac").str.slice(places).str.contains("^0*$")},
+        {problem_column(into): _number_problem(text, into, column)},
+    ]
+
+
+def _number_problem(text: pl.Expr, into: str, column: Column) -> pl.Expr:
+    def c(name):
+        return pl.col(f"{into}.{name}")
+
+    readable = c("int").is_not_null() & ((c("int").str.len_chars() + c("frac").str.len_chars()) > 0)
+    too_large = (c("digits").str.len_chars() > _MAX_DIGITS + 1) | c("value").is_null()
+    if column.max_units is not None:
+        too_large = too_large | (c("value") > column.max_units)
+    return (
+        pl.when(text.is_null()).then(pl.lit(None, dtype=pl.String))
         .when(~readable).then(pl.lit(Problem.NOT_A_NUMBER.value))
-        .when((pl.col("sign") == "-") & (pl.col("number") != 0)).then(pl.lit(Problem.NEGATIVE.value))
-        .when((pl.col("unit") == "%") & pl.lit(column.kind != Kind.RATE)).then(pl.lit(Problem.PERCENT_NOT_A_RATE.value))
+        .when((c("sign") == "-") & (c("value") != 0)).then(pl.lit(Problem.NEGATIVE.value))
+        .when((c("unit") == "%") & pl.lit(column.kind != Kind.RATE)).then(pl.lit(Problem.PERCENT_NOT_A_RATE.value))
         .when(too_large).then(pl.lit(_range_problem(column).value))
-        .when(pl.lit(column.kind == Kind.COUNT) & ~whole).then(pl.lit(Problem.NOT_WHOLE.value))
-        .otherwise(None)
+        .when(pl.lit(column.kind == Kind.COUNT) & ~c("whole")).then(pl.lit(Problem.NOT_WHOLE.value))
+        .otherwise(pl.lit(None, dtype=pl.String))
     )
-    out = frame.select(value=rounded, problem=problem)
-    return _result(out["value"], out["problem"])
 
 
 def _range_problem(column: Column) -> Problem:
     return {Kind.RATE: Problem.RATE_RANGE, Kind.SCORE: Problem.SCORE_RANGE}.get(column.kind, Problem.TOO_LARGE)
 
 
-def _dates(text: pl.Series, date_format: str | None) -> Parsed:
-    day = text.str.replace(_TIME_OF_DAY, "")
-    frame = pl.DataFrame({"text": text, "day": day})
-    col = pl.col("day")
+def _date_steps(text: pl.Expr, into: str, date_format: str | None) -> Steps:
+    day = pl.col(f"{into}.day")
     tries = []
     if date_format:
-        tries.append(col.str.to_date(date_format, strict=False))
+        tries.append(day.str.to_date(date_format, strict=False))
     for pattern, fmt in _DATE_FORMATS:
-        tries.append(pl.when(col.str.contains(pattern)).then(col.str.to_date(fmt, strict=False)))
-    serial = col.str.contains(_EXCEL_SERIAL)
-    days = col.str.split(".").list.first().cast(pl.Int64, strict=False)
-    tries.append(pl.when(serial).then(pl.lit(EXCEL_EPOCH) + pl.duration(days=days)).cast(pl.Date))
-    value = pl.coalesce(tries)
+        tries.append(pl.when(day.str.contains(pattern)).then(day.str.to_date(fmt, strict=False)))
+    serial = day.str.split(".").list.first().cast(pl.Int64, strict=False)
+    tries.append(pl.when(day.str.contains(_EXCEL_SERIAL)).then(
+        (pl.lit(EXCEL_EPOCH) + pl.duration(days=serial)).cast(pl.Date)))
+    value = pl.col(f"{into}.value")
     problem = (
-        pl.when(pl.col("text").is_null() | value.is_not_null()).then(None)
-        .when(pl.lit(date_format is None) & col.str.contains(_AMBIGUOUS_DATE)).then(pl.lit(Problem.AMBIGUOUS_DATE.value))
+        pl.when(text.is_null() | value.is_not_null()).then(pl.lit(None, dtype=pl.String))
+        .when(pl.lit(date_format is None) & day.str.contains(_AMBIGUOUS_DATE)).then(pl.lit(Problem.AMBIGUOUS_DATE.value))
         .otherwise(pl.lit(Problem.NOT_A_DATE.value))
     )
-    out = frame.select(value=value, problem=problem)
-    return _result(out["value"], out["problem"])
+    return [{f"{into}.day": text.str.replace(_TIME_OF_DAY, "")}, {f"{into}.value": pl.coalesce(tries)},
+            {problem_column(into): problem}]
 
 
 # ---------------------------------------------------------------- categories
 
 
-def _category_key(text: pl.Series) -> pl.Series:
+def _category_key(text: pl.Expr) -> pl.Expr:
     return text.str.to_lowercase().str.replace_all(r"[\s_&/、·.-]", "")
 
 
 def _key(words: str) -> str:
-    return _category_key(pl.Series([words], dtype=pl.String))[0]
+    return pl.select(_category_key(pl.lit(unicodedata.normalize("NFKC", words)))).item()
 
 
 # Words ops files use for a category beyond its code and its English and Chinese labels.
@@ -272,8 +359,14 @@ def category_words() -> dict[str, list[str]]:
     return words
 
 
-def category_lookup() -> dict[str, str]:
+@functools.cache
+def _category_lookup(language: str) -> dict[str, str]:
     return {_key(word): code for code, spellings in category_words().items() for word in spellings}
+
+
+def category_lookup() -> dict[str, str]:
+    """Spelling key → category code (the labels of every language; cached per active language)."""
+    return _category_lookup(translation.get_language() or "")
 
 
 def problem_text(problem: Problem | str, *, limit: object = "") -> str:
@@ -283,7 +376,7 @@ def problem_text(problem: Problem | str, *, limit: object = "") -> str:
 
 def parse_one(text, column: Column, *, date_format: str | None = None):
     """One cell, as `parse` reads it: the value (None when missing), or CellError."""
-    parsed = parse(pl.Series([text], dtype=pl.String), column, date_format=date_format)
+    parsed = parse_series(pl.Series([text], dtype=pl.String), column, date_format=date_format)
     if parsed.problems[0] is not None:
         raise CellError(Problem(parsed.problems[0]), problem_text(parsed.problems[0], limit=column_limit(column)))
     return parsed.values[0]

@@ -223,9 +223,10 @@ def _pass(batch: ImportBatch, path: str, *, dry_run: bool, on_progress) -> None:
         dry_run=dry_run,
         date_format=batch.date_format or None,
         batch_id=None if dry_run else batch.pk,
+        resume_after_line=batch.resume_after_line,
         on_block=on_block,
     )
-    for block in read_blocks(path, shape, after_line=batch.resume_after_line, on_progress=progress):
+    for block in read_blocks(path, shape, on_progress=progress):
         ingest.block(block)
     ImportBatch.objects.filter(pk=batch.pk).update(progress_done=shape.total)
     batch.refresh_from_db()

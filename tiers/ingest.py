@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import math
 import re
 import unicodedata
@@ -17,13 +18,25 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import bulk
-from .cells import Column, Kind, Parsed, Problem, category_words, column_limit, parse, problem_text
-from .choices import Category
+from .cells import (
+    MISSING as MISSING_CELLS,
+    PLAIN_NUMBER,
+    Column,
+    Kind,
+    Problem,
+    apply_steps,
+    category_words,
+    column_limit,
+    parse,
+    problem_column,
+    problem_text,
+)
+from .choices import Category, InfluencerStatus
 from .models import DailyMetric, Influencer
 
 # ---------------------------------------------------------------- what a file may hold
 
-_BIGINT, _INT, _SMALLINT = 2**63 - 1, 2**31 - 1, 2**15 - 1
+_INT, _SMALLINT = 2**31 - 1, 2**15 - 1
 _MONEY = Column(Kind.MONEY, max_units=10**14 - 1)  # DecimalField(max_digits=14, decimal_places=2)
 
 # Each field a file may name, and what its cells hold.
@@ -33,7 +46,7 @@ FIELDS: dict[str, Column] = {
     "display_name": Column(Kind.TEXT, max_length=128),
     "main_category": Column(Kind.CATEGORY),
     "date": Column(Kind.DATE),
-    "followers": Column(Kind.COUNT, max_units=_BIGINT),
+    "followers": Column(Kind.COUNT, max_units=10**15),  # far beyond any account; keeps units in an Int64
     "gmv": _MONEY,
     "live_gmv": _MONEY,
     "video_gmv": _MONEY,
@@ -91,7 +104,9 @@ def header_key(text: str) -> str:
     return re.sub(r"[\s_\-]", "", unicodedata.normalize("NFKC", str(text or "")).casefold())
 
 
+@functools.cache
 def _header_lookup() -> dict[str, str]:
+    """Header key → field, over every language's words (built once)."""
     lookup: dict[str, str] = {}
     for name in FIELDS:
         spellings = [name, *HEADER_WORDS.get(name, [])]
@@ -350,10 +365,11 @@ class Ingest:
     """One import's pass over its rows, a block at a time.
 
     Each block is read column by column (polars), its creators looked up in one query, and its
-    good rows upserted on (creator, day) in one statement, all in one transaction with the
-    caller's `on_block` bookkeeping. Columns absent from the file, and missing cells, leave the
-    stored figure as it is (a new row gets the model's default). `dry_run` reads and counts the
-    same way and writes nothing but a temporary table.
+    good rows upserted on (creator, day) set-based, all in one transaction with the caller's
+    `on_block` bookkeeping. Columns absent from the file, and missing cells, leave the stored
+    figure as it is (a new row gets the model's default). `dry_run` reads and counts the same way
+    and writes nothing but temporary tables. `resume_after_line`: lines up to it were applied by an
+    earlier delivery; they are read again only to know the creators and days they hold.
     """
 
     mapping: HeaderMapping
@@ -362,30 +378,32 @@ class Ingest:
     date_format: str | None = None
     today: datetime.date = field(default_factory=timezone.localdate)
     batch_id: int | None = None  # where the creators an apply changed are recorded (ImportChange)
+    resume_after_line: int = 0
     on_block: Callable[[BlockResult], None] | None = None
     totals: IngestTotals = field(default_factory=IngestTotals)
-    # platform_id → (id, first day seen) of creators this import created; their first selling day
-    # follows the earliest day the file gives them.
-    _created: dict[str, list] = field(default_factory=dict)
-    _placeholders: dict[str, int] = field(default_factory=dict)  # dry run: creators it would create
-    _counted: set[str] = field(default_factory=set)
-    _seen: pl.DataFrame | None = None  # (platform_id, date, line) of every row so far: duplicates
+    # Creators unknown when first seen get a provisional (negative) key for their days, and are
+    # the ones a dry run would create: kept in temporary tables, like the (creator, day) of every
+    # row so far (for duplicates), so memory stays the same whatever the file's size.
+    _next_key: int = 1
+    _created_any: bool = False
 
     def __post_init__(self):
         if self.missing not in (MISSING_CREATE, MISSING_REPORT):
             raise ValueError(self.missing)
+        _temporary(_PIDS, _PIDS_TABLE)
+        _temporary(_SEEN, _SEEN_TABLE)
         if self.batch_id is not None and not self.dry_run:
             # Resuming: the creators this import already created are still its own.
             with connection.cursor() as cursor:
                 cursor.execute(
-                    "SELECT i.platform_id, i.id, i.onboarded_on FROM tiers_importchange c "
-                    "JOIN tiers_influencer i ON i.id = c.influencer_id WHERE c.batch_id = %s AND c.created",
+                    f"INSERT INTO {_PIDS} (pid, key, created_id, first_day, counted) "
+                    "SELECT i.platform_id, -ROW_NUMBER() OVER (ORDER BY i.id), i.id, i.onboarded_on, true "
+                    "FROM tiers_importchange c JOIN tiers_influencer i ON i.id = c.influencer_id "
+                    "WHERE c.batch_id = %s AND c.created",
                     [self.batch_id],
                 )
-                for platform_id, pk, onboarded_on in cursor.fetchall():
-                    if isinstance(onboarded_on, str):
-                        onboarded_on = datetime.date.fromisoformat(onboarded_on)
-                    self._created[platform_id] = [pk, onboarded_on]
+                self._next_key += cursor.rowcount
+                self._created_any = cursor.rowcount > 0
 
     # -------------------------------------------------------------- entry points
 
@@ -406,10 +424,16 @@ class Ingest:
         """One block: `line`, c0…cN text columns (N+1 = header width) and `extra`."""
         blank = pl.all_horizontal([frame[column_name(p)].is_null() for p in range(len(self.mapping.header))])
         frame = frame.filter(~(blank & frame["extra"].is_null()))
+        if self.resume_after_line:
+            done = frame.filter(pl.col("line") <= self.resume_after_line)
+            if done.height:
+                self._remember(done)
+            frame = frame.filter(pl.col("line") > self.resume_after_line)
         result = BlockResult(first_line=int(frame["line"].min() or 0), last_line=int(frame["line"].max() or 0))
+        if not frame.height:
+            return result
         with transaction.atomic():
-            if frame.height:
-                self._block(frame, result)
+            self._block(frame, result)
             if self.on_block is not None:
                 self.on_block(result)
         self.totals.add(result)
@@ -417,22 +441,51 @@ class Ingest:
 
     # -------------------------------------------------------------- one block
 
+    def _read(self, frame: pl.DataFrame, positions: Iterable[int]) -> pl.DataFrame:
+        """Every cell of these columns read, all columns side by side: the value of column
+        <position> in v<position>, its problem in v<position>?."""
+        positions = list(positions)
+        # What each column holds decides how much work reading it takes: most exports write plain
+        # ASCII numbers, which skip full-width folding and the full number grammar.
+        hints = frame.select(**{
+            f"a{p}": pl.col(column_name(p)).str.contains(r"[^\x00-\x7f]").any() for p in positions
+        }, **{
+            f"n{p}": (pl.col(column_name(p)).str.strip_chars().is_in(MISSING_CELLS)
+                      | pl.col(column_name(p)).str.contains(PLAIN_NUMBER) | pl.col(column_name(p)).is_null()).all()
+            for p in positions
+        }).row(0, named=True)
+        steps = [
+            parse(column_name(p), FIELDS.get(self.mapping.fields[p], _MONEY), into=f"v{p}", date_format=self.date_format,
+                  ascii=not hints[f"a{p}"], plain=bool(hints[f"n{p}"]))
+            for p in positions
+        ]
+        return apply_steps(frame, steps)
+
+    def _keys(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Adds pid, day, influencer_id, key (for duplicates) and onboarded_on (for existing creators)."""
+        id_at, date_at = self.mapping.position("platform_id"), self.mapping.position("date")
+        keyed = frame.with_columns(pid=pl.col(f"v{id_at}"), day=pl.col(f"v{date_at}"))
+        return keyed.join(self._creators(keyed["pid"]), on="pid", how="left", maintain_order="left")
+
+    def _remember(self, done: pl.DataFrame) -> None:
+        """Lines an earlier delivery applied: only their creators and days, for duplicates."""
+        id_at, date_at = self.mapping.position("platform_id"), self.mapping.position("date")
+        self._duplicates(self._keys(self._read(done, [id_at, date_at])))
+
     def _block(self, frame: pl.DataFrame, result: BlockResult) -> None:
         result.rows = frame.height
-        parsed = {name: parse(frame[column_name(position)], FIELDS.get(name, _MONEY), date_format=self.date_format)
-                  for position, name in self.mapping.fields.items()}
-        id_header, date_header = self.mapping.header_of("platform_id"), self.mapping.header_of("date")
-        keyed = frame.select("line", "extra", *(column_name(p) for p in range(len(self.mapping.header)))).with_columns(
-            pid=parsed["platform_id"].values, day=parsed["date"].values
-        )
-        keyed = keyed.join(self._creators(keyed["pid"]), on="pid", how="left", maintain_order="left")
-        keyed = self._duplicates(keyed)
+        fields = self.mapping.fields
+        keyed = self._duplicates(self._keys(self._read(frame, fields)))
 
-        reasons = [self._cell_reasons(position, name, parsed[name]) for position, name in self.mapping.fields.items()]
+        id_at, date_at = self.mapping.position("platform_id"), self.mapping.position("date")
+        id_header, date_header = self.mapping.header[id_at], self.mapping.header[date_at]
+        reasons = [self._cell_reasons(position, name) for position, name in fields.items()]
         reasons += [
             pl.when(pl.col("extra").is_not_null()).then(pl.lit(str(ROW_TOO_LONG))),
-            pl.when(pl.lit(parsed["platform_id"].missing)).then(_sentence(id_header, problem_text(Problem.REQUIRED))),
-            pl.when(pl.lit(parsed["date"].missing)).then(_sentence(date_header, problem_text(Problem.REQUIRED))),
+            pl.when(pl.col("pid").is_null() & pl.col(problem_column(f"v{id_at}")).is_null()).then(
+                _sentence(id_header, problem_text(Problem.REQUIRED))),
+            pl.when(pl.col("day").is_null() & pl.col(problem_column(f"v{date_at}")).is_null()).then(
+                _sentence(date_header, problem_text(Problem.REQUIRED))),
             pl.when(pl.col("day") > self.today).then(
                 _sentence(date_header, DATE_IN_FUTURE, pl.col("day").cast(pl.String))),
             pl.when(pl.col("onboarded_on").is_not_null() & (pl.col("day") < pl.col("onboarded_on"))).then(
@@ -450,139 +503,154 @@ class Ingest:
             cells = [pl.col(column_name(p)).fill_null("") for p in range(len(self.mapping.header))]
             result.rejections = checked.filter(bad).select("line", pl.concat_list(cells).alias("cells"), "extra", "reason")
 
-        good = ~bad
-        values = {name: parsed[name].values for name in self.mapping.fields.values()}
-        kept = checked.with_columns(**{name: series for name, series in values.items() if name not in ("date",)}).filter(good)
+        kept = checked.filter(~bad).rename({f"v{position}": name for position, name in fields.items()
+                                            if name not in ("platform_id", "date")})
         if self.dry_run:
             result.creators_created = self._would_create(kept)
         else:
-            result.creators_created = self._create_creators(kept)
-            kept = kept.with_columns(influencer_id=self._ids_after_create(kept))
+            kept = self._create_creators(kept)
+            result.creators_created = self._created_now
         if not kept.height:
             return
         self._stage(kept)
-        result.new, result.updated, result.earliest_changed = self._count()
+        result.new, result.updated, result.earliest_changed = self._write()
         result.unchanged = kept.height - result.new - result.updated
         if not self.dry_run:
-            self._record_changes()
-            self._upsert()
             self._lower_first_selling_days(kept)
 
-    def _cell_reasons(self, position: int, name: str, parsed: Parsed) -> pl.Expr:
+    def _cell_reasons(self, position: int, name: str) -> pl.Expr:
         """'成交金额: not a number ("abc")' for each refused cell of one column."""
-        if parsed.problems.null_count() == len(parsed.problems):
-            return pl.lit(None, dtype=pl.String)
         column = FIELDS.get(name, _MONEY)
         texts = {problem.value: problem_text(problem, limit=column_limit(column)) for problem in Problem}
-        reason = pl.lit(parsed.problems).replace_strict(texts, default="", return_dtype=pl.String)
+        problem = pl.col(problem_column(f"v{position}"))
         # The sentence has two per-row parts, the reason and the cell: cut it around both.
         head, _sep, tail = str(CELL_PROBLEM).partition("{reason}")
         mid, _sep, end = tail.partition("{value}")
-        head = head.format(column=self.mapping.header[position])
-        return pl.when(pl.lit(parsed.problems).is_not_null()).then(
-            pl.concat_str([pl.lit(head), reason, pl.lit(mid), pl.col(column_name(position)), pl.lit(end)])
-        )
+        return pl.when(problem.is_not_null()).then(pl.concat_str([
+            pl.lit(head.format(column=self.mapping.header[position])),
+            problem.replace_strict(texts, default="", return_dtype=pl.String),
+            pl.lit(mid), pl.col(column_name(position)), pl.lit(end),
+        ]))
 
     # -------------------------------------------------------------- creators
 
     def _creators(self, platform_ids: pl.Series) -> pl.DataFrame:
-        """pid → influencer_id, and for creators that existed before this import their first selling
-        day (an earlier date is refused). A dry run gives creators it would create a negative id."""
-        ids = platform_ids.drop_nulls().unique().to_list()
-        found = _creators_by_platform_id(ids)
-        rows = []
-        for platform_id in ids:
-            if platform_id in found:
-                pk, onboarded_on = found[platform_id]
-                rows.append((platform_id, pk, None if platform_id in self._created else onboarded_on))
-            elif self.dry_run and self.missing == MISSING_CREATE:
-                placeholder = self._placeholders.setdefault(platform_id, -(len(self._placeholders) + 1))
-                rows.append((platform_id, placeholder, None))
-        return pl.DataFrame(rows, schema={"pid": pl.String, "influencer_id": pl.Int64, "onboarded_on": pl.Date},
-                            orient="row")
+        """pid → influencer_id (null for a creator still to create; provisional in a dry run), the
+        key of their days, and the first selling day of creators that existed before this import
+        (a day before it is refused). One query."""
+        _temporary_load(_BLOCK_PIDS, {"pid": _PID}, pl.DataFrame({"pid": platform_ids.drop_nulls().unique()}))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT b.pid, i.id, i.onboarded_on, p.key FROM {_BLOCK_PIDS} b "
+                f"LEFT JOIN tiers_influencer i ON i.platform_id = b.pid LEFT JOIN {_PIDS} p ON p.pid = b.pid"
+            )
+            found = pl.DataFrame(cursor.fetchall(), orient="row", schema={
+                "pid": pl.String, "id": pl.Int64, "onboarded_on": pl.Date, "provisional": pl.Int64})
+        first_seen = found.filter(pl.col("id").is_null() & pl.col("provisional").is_null())
+        if self.missing == MISSING_CREATE and first_seen.height:
+            keys = pl.int_range(self._next_key, self._next_key + first_seen.height, eager=True, dtype=pl.Int64) * -1
+            self._next_key += first_seen.height
+            fresh = first_seen.select("pid", provisional=keys)
+            _temporary_append(_PIDS, fresh.rename({"provisional": "key"}))
+            found = found.update(fresh, on="pid")
+        ours = pl.col("provisional").is_not_null()  # unknown when this import first saw them
+        return found.select(
+            "pid",
+            influencer_id=pl.when(ours & pl.lit(self.dry_run)).then(pl.col("provisional")).otherwise(pl.col("id")),
+            key=pl.coalesce("provisional", "id"),
+            onboarded_on=pl.when(ours).then(None).otherwise(pl.col("onboarded_on")),
+        )
 
     def _would_create(self, kept: pl.DataFrame) -> int:
-        new = set(kept.filter(pl.col("influencer_id") < 0)["pid"].unique().to_list()) - self._counted
-        self._counted |= new
-        return len(new)
+        """Dry run: how many creators this block's good rows would create that no earlier block did."""
+        new = kept.filter(pl.col("influencer_id") < 0)["pid"].unique()
+        if not new.len():
+            return 0
+        _temporary_load(_BLOCK_PIDS, {"pid": _PID}, pl.DataFrame({"pid": new}))
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {_PIDS} SET counted = true WHERE NOT counted AND pid IN (SELECT pid FROM {_BLOCK_PIDS})")
+            return cursor.rowcount
 
-    def _create_creators(self, kept: pl.DataFrame) -> int:
-        """Create the creators this block's good rows name and nobody has; returns how many."""
-        if self.missing != MISSING_CREATE:
-            return 0
+    def _create_creators(self, kept: pl.DataFrame) -> pl.DataFrame:
+        """Create the creators this block's good rows name and nobody has, set-based; returns the
+        rows with every id filled in, and counts them in `self._created_now`."""
+        self._created_now = 0
         unknown = kept.filter(pl.col("influencer_id").is_null())
-        if not unknown.height:
-            return 0
+        if self.missing != MISSING_CREATE or not unknown.height:
+            return kept
         given = [name for name in ("handle", "display_name", "main_category") if name in unknown.columns]
         details = unknown.group_by("pid").agg(
             pl.col("day").min().alias("first_day"), *(pl.col(name).drop_nulls().first() for name in given)
+        ).select(
+            pl.col("pid"),
+            pl.coalesce(*[pl.col(n) for n in ("handle",) if n in given], pl.col("pid")).alias("handle"),
+            pl.coalesce(*[pl.col(n) for n in ("display_name", "handle") if n in given], pl.col("pid")).alias("display_name"),
+            (pl.col("main_category") if "main_category" in given else pl.lit(None, dtype=pl.String)).fill_null("")
+            .alias("main_category"),
+            pl.col("first_day"),
         )
+        _temporary_load(_NEW_CREATORS, _CREATORS_TABLE, details)
         now = timezone.now()
-        creators = []
-        for row in details.iter_rows(named=True):
-            handle = row.get("handle") or row["pid"]
-            creators.append(Influencer(
-                platform_id=row["pid"],
-                handle=handle,
-                display_name=row.get("display_name") or handle,
-                main_category=row.get("main_category") or "",
-                onboarded_on=row["first_day"],
-                created_at=now,
-                updated_at=now,
-            ))
-        # A creator another import made meanwhile is simply found, not made twice.
-        Influencer.objects.bulk_create(creators, batch_size=2_000, ignore_conflicts=True)
-        made = _creators_by_platform_id([creator.platform_id for creator in creators])
-        created = []
-        for creator in creators:
-            if creator.platform_id in made and creator.platform_id not in self._created:
-                self._created[creator.platform_id] = [made[creator.platform_id][0], creator.onboarded_on]
-                created.append((self.batch_id, made[creator.platform_id][0], creator.onboarded_on, True))
-        if self.batch_id is not None and created:
-            bulk.insert_rows("tiers_importchange", ["batch_id", "influencer_id", "first_changed_on", "created"], created)
-        return len(created)
-
-    def _ids_after_create(self, kept: pl.DataFrame) -> pl.Series:
-        lookup = {platform_id: pk for platform_id, (pk, _day) in self._created.items()}
-        return kept.select(pl.coalesce(
-            pl.col("influencer_id"), pl.col("pid").replace_strict(lookup, default=None, return_dtype=pl.Int64)
-        )).to_series()
+        with connection.cursor() as cursor:
+            # A creator another import made meanwhile is simply found, not made twice.
+            cursor.execute(
+                "INSERT INTO tiers_influencer (created_at, updated_at, platform_id, handle, display_name, main_category, "
+                f"onboarded_on, status) SELECT %s, %s, pid, handle, display_name, main_category, first_day, %s "
+                f"FROM {_NEW_CREATORS} WHERE true ON CONFLICT (platform_id) DO NOTHING",
+                [now, now, InfluencerStatus.ACTIVE],
+            )
+            cursor.execute(
+                f"UPDATE {_PIDS} SET created_id = (SELECT i.id FROM tiers_influencer i WHERE i.platform_id = {_PIDS}.pid), "
+                f"first_day = (SELECT c.first_day FROM {_NEW_CREATORS} c WHERE c.pid = {_PIDS}.pid) "
+                f"WHERE created_id IS NULL AND pid IN (SELECT pid FROM {_NEW_CREATORS})"
+            )
+            self._created_now = cursor.rowcount
+            self._created_any = self._created_any or cursor.rowcount > 0
+            if self.batch_id is not None:
+                cursor.execute(
+                    "INSERT INTO tiers_importchange (batch_id, influencer_id, first_changed_on, created) "
+                    f"SELECT %s, p.created_id, p.first_day, true FROM {_PIDS} p "
+                    f"WHERE p.pid IN (SELECT pid FROM {_NEW_CREATORS}) ON CONFLICT (batch_id, influencer_id) DO NOTHING",
+                    [self.batch_id],
+                )
+            cursor.execute(f"SELECT pid, created_id FROM {_PIDS} WHERE pid IN (SELECT pid FROM {_NEW_CREATORS})")
+            made = pl.DataFrame(cursor.fetchall(), orient="row", schema={"pid": pl.String, "made": pl.Int64})
+        return kept.join(made, on="pid", how="left", maintain_order="left").with_columns(
+            influencer_id=pl.coalesce("influencer_id", "made")).drop("made")
 
     def _lower_first_selling_days(self, kept: pl.DataFrame) -> None:
         """A creator this import created starts selling on the earliest day any block gave them."""
-        if not self._created:
+        if not self._created_any:
             return
-        earliest = kept.filter(pl.col("pid").is_in(list(self._created))).group_by("pid").agg(pl.col("day").min())
-        for platform_id, day in earliest.iter_rows():
-            pk, first_day = self._created[platform_id]
-            if day < first_day:
-                self._created[platform_id][1] = day
-                Influencer.objects.filter(pk=pk, onboarded_on__gt=day).update(onboarded_on=day)
+        _temporary_load(_DAYS, _DAYS_TABLE, kept.group_by("pid").agg(pl.col("day").min()))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE tiers_influencer SET onboarded_on = d.day FROM {_DAYS} d JOIN {_PIDS} p ON p.pid = d.pid "
+                "WHERE tiers_influencer.id = p.created_id AND tiers_influencer.onboarded_on > d.day"
+            )
 
     # -------------------------------------------------------------- duplicates
 
     def _duplicates(self, keyed: pl.DataFrame) -> pl.DataFrame:
         """Adds `first_line`: the earlier line of this file with the same creator and day, if any."""
-        keys = keyed.select("line", "pid", "day").drop_nulls(["pid", "day"])
-        first_here = keys.group_by("pid", "day").agg(pl.col("line").min().alias("first"))
-        earlier = first_here
-        if self._seen is not None:
-            earlier = first_here.join(self._seen, on=["pid", "day"], how="left").select(
-                "pid", "day", pl.coalesce("seen", "first").alias("first"))
-        marked = keyed.join(earlier, on=["pid", "day"], how="left", maintain_order="left").with_columns(
+        first_here = keyed.select("line", "key", "day").drop_nulls(["key", "day"]).group_by("key", "day").agg(
+            pl.col("line").min().alias("first"))
+        _temporary_load(_BLOCK_KEYS, _SEEN_TABLE, first_here.rename({"first": "line"}))
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT s.key, s.day, s.line FROM {_BLOCK_KEYS} b "
+                           f"JOIN {_SEEN} s ON s.key = b.key AND s.day = b.day")
+            seen = pl.DataFrame(cursor.fetchall(), orient="row", schema={"key": pl.Int64, "day": pl.Date, "seen": pl.Int64})
+            cursor.execute(f"INSERT INTO {_SEEN} (key, day, line) SELECT key, day, line FROM {_BLOCK_KEYS} WHERE true "
+                           "ON CONFLICT (key, day) DO NOTHING")
+        earlier = first_here.join(seen, on=["key", "day"], how="left").select(
+            "key", "day", pl.coalesce("seen", "first").alias("first"))
+        return keyed.join(earlier, on=["key", "day"], how="left", maintain_order="left").with_columns(
             first_line=pl.when(pl.col("first") < pl.col("line")).then(pl.col("first"))
         ).drop("first")
-        new_keys = first_here.rename({"first": "seen"})
-        if self._seen is None:
-            self._seen = new_keys
-        else:
-            self._seen = pl.concat([self._seen, new_keys.join(self._seen, on=["pid", "day"], how="anti")])
-        return marked
 
     # -------------------------------------------------------------- SQL: staging, counts, upsert
 
     def _stage(self, kept: pl.DataFrame) -> None:
-        _staging_ensure()
         columns = ["line", "influencer_id", "date"]
         exprs = [pl.col("line"), pl.col("influencer_id"), pl.col("day").cast(pl.String)]
         for name in self.mapping.metric_fields:
@@ -591,11 +659,7 @@ class Ingest:
         if self.mapping.categories:
             columns.append("category_gmv")
             exprs.append(_category_patch(self.mapping.categories).alias("category_gmv"))
-        staged = kept.select(exprs)
-        if connection.vendor == "postgresql":
-            bulk.copy_text(STAGING, columns, staged.write_csv(include_header=False, null_value=""), csv=True)
-        else:
-            bulk.insert_rows(STAGING, columns, staged.rows())
+        _temporary_load(STAGING, _STAGING_TABLE, kept.select(exprs), columns=columns)
 
     def _changed(self) -> str:
         """SQL true when staged row s differs from stored row m (or m does not exist)."""
@@ -605,60 +669,62 @@ class Ingest:
             terms.append(_CATEGORY_SAME[connection.vendor])
         return f"(m.id IS NULL OR NOT ({' AND '.join(terms)}))"
 
-    def _count(self) -> tuple[int, int, datetime.date | None]:
-        changed = self._changed()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT SUM(CASE WHEN m.id IS NULL THEN 1 ELSE 0 END), "
-                f"SUM(CASE WHEN m.id IS NOT NULL AND {changed} THEN 1 ELSE 0 END), "
-                f"MIN(CASE WHEN {changed} THEN s.date END) "
-                f"FROM {STAGING} s LEFT JOIN tiers_dailymetric m ON m.influencer_id = s.influencer_id AND m.date = s.date"
-            )
-            new, updated, earliest = cursor.fetchone()
-        if isinstance(earliest, str):  # SQLite
-            earliest = datetime.date.fromisoformat(earliest)
-        return int(new or 0), int(updated or 0), earliest
-
-    def _record_changes(self) -> None:
-        """Which creators this apply changes, from which day: what a later refresh or replay needs."""
-        if self.batch_id is None:
-            return
-        least = "LEAST" if connection.vendor == "postgresql" else "MIN"
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO tiers_importchange (batch_id, influencer_id, first_changed_on, created) "
-                f"SELECT %s, s.influencer_id, MIN(s.date), false FROM {STAGING} s "
-                f"LEFT JOIN tiers_dailymetric m ON m.influencer_id = s.influencer_id AND m.date = s.date "
-                f"WHERE {self._changed()} GROUP BY s.influencer_id "
-                f"ON CONFLICT (batch_id, influencer_id) DO UPDATE SET "
-                f"first_changed_on = {least}(tiers_importchange.first_changed_on, EXCLUDED.first_changed_on)",
-                [self.batch_id],
-            )
-
-    def _upsert(self) -> None:
-        vendor = connection.vendor
-        present = self.mapping.metric_fields
-        select = []
+    def _row_values(self) -> list[str]:
+        """The stored row after the import, column by column (METRIC_FIELDS, then category_gmv):
+        the file's figure, else the stored one, else the model's default."""
+        values = []
         for name in METRIC_FIELDS:
-            default = "NULL" if name == "reputation_score" else "0"
-            select.append(f"COALESCE(s.{name}, m.{name}, {default})" if name in present else default)
-        columns = ["influencer_id", "date", *METRIC_FIELDS, "category_gmv"]
-        updates = list(present)
-        if self.mapping.categories:
-            select.append(_CATEGORY_MERGED[vendor])
-            updates.append("category_gmv")
-        else:
-            select.append(_EMPTY_JSON[vendor])
-        distinct = " OR ".join(f"{_NULL_SAFE_DISTINCT[vendor].format(a=f't.{name}', b=f'EXCLUDED.{name}')}"
-                               for name in updates)
+            default = "CAST(NULL AS numeric)" if name == "reputation_score" else "0"
+            values.append(f"COALESCE(s.{name}, m.{name}, {default})" if name in self.mapping.metric_fields else default)
+        values.append(_CATEGORY_MERGED[connection.vendor] if self.mapping.categories else _EMPTY_JSON[connection.vendor])
+        return values
+
+    def _write(self) -> tuple[int, int, datetime.date | None]:
+        """Count (new, updated, earliest changed day) and, unless a dry run, write: one statement on
+        PostgreSQL (the staged rows joined to the stored ones once), three elsewhere."""
+        join = (f"FROM {STAGING} s LEFT JOIN tiers_dailymetric m "
+                f"ON m.influencer_id = s.influencer_id AND m.date = s.date")
+        counts = ("SUM(CASE WHEN existing IS NULL THEN 1 ELSE 0 END), "
+                  "SUM(CASE WHEN existing IS NOT NULL AND changed THEN 1 ELSE 0 END), MIN(CASE WHEN changed THEN date END)")
+        columns = ", ".join(["influencer_id", "date", *METRIC_FIELDS, "category_gmv"])
+        updates = [*self.mapping.metric_fields, *(["category_gmv"] if self.mapping.categories else [])]
+        upsert = (f"ON CONFLICT (influencer_id, date) DO UPDATE SET "
+                  f"{', '.join(f'{name} = EXCLUDED.{name}' for name in updates)} WHERE "
+                  + " OR ".join(_NULL_SAFE_DISTINCT[connection.vendor].format(a=f"t.{name}", b=f"EXCLUDED.{name}")
+                                for name in updates))
+        least = "LEAST" if connection.vendor == "postgresql" else "MIN"
+        record = (f"INSERT INTO tiers_importchange (batch_id, influencer_id, first_changed_on, created) "
+                  f"SELECT %s, influencer_id, MIN(date), false FROM {{rows}} WHERE changed GROUP BY influencer_id "
+                  f"ON CONFLICT (batch_id, influencer_id) DO UPDATE SET "
+                  f"first_changed_on = {least}(tiers_importchange.first_changed_on, EXCLUDED.first_changed_on)")
+        rows = (f"SELECT s.influencer_id, s.date, m.id AS existing, {self._changed()} AS changed, "
+                f"{', '.join(f'{value} AS c{k}' for k, value in enumerate(self._row_values()))} {join}")
+        values = ", ".join(f"c{k}" for k in range(len(METRIC_FIELDS) + 1))
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO tiers_dailymetric AS t ({', '.join(columns)}) "
-                f"SELECT s.influencer_id, s.date, {', '.join(select)} FROM {STAGING} s "
-                f"LEFT JOIN tiers_dailymetric m ON m.influencer_id = s.influencer_id AND m.date = s.date WHERE true "
-                f"ON CONFLICT (influencer_id, date) DO UPDATE SET "
-                f"{', '.join(f'{name} = EXCLUDED.{name}' for name in updates)} WHERE {distinct}"
-            )
+            if connection.vendor == "postgresql":
+                writes = ""
+                params = []
+                if not self.dry_run:
+                    writes = (f", written AS (INSERT INTO tiers_dailymetric AS t ({columns}) "
+                              f"SELECT influencer_id, date, {values} FROM s WHERE changed {upsert})")
+                    if self.batch_id is not None:
+                        writes += f", changes AS ({record.format(rows='s')})"
+                        params = [self.batch_id]
+                cursor.execute(f"WITH s AS MATERIALIZED ({rows}){writes} SELECT {counts} FROM s", params)
+                new, updated, earliest = cursor.fetchone()
+            else:
+                cursor.execute(f"SELECT {counts} FROM ({rows}) AS s")
+                new, updated, earliest = cursor.fetchone()
+                if not self.dry_run:
+                    if self.batch_id is not None:
+                        cursor.execute(record.format(rows=f"({rows}) AS s"), [self.batch_id])
+                    cursor.execute(f"INSERT INTO tiers_dailymetric AS t ({columns}) "
+                                   f"SELECT influencer_id, date, {values} FROM ({rows}) AS s WHERE changed {upsert}")
+        return int(new or 0), int(updated or 0), _as_date(earliest)
+
+
+def _as_date(value) -> datetime.date | None:
+    return datetime.date.fromisoformat(value) if isinstance(value, str) else value
 
 
 _NULL_SAFE_EQUAL = {"postgresql": "IS NOT DISTINCT FROM", "sqlite": "IS"}
@@ -673,29 +739,58 @@ _CATEGORY_MERGED = {
 }
 _EMPTY_JSON = {"postgresql": "'{}'::jsonb", "sqlite": "'{}'"}
 
-_STAGING_SQL = {
-    "postgresql": (
-        f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING} (line bigint, influencer_id bigint, date date, "
-        "followers bigint, gmv numeric(14,2), live_gmv numeric(14,2), video_gmv numeric(14,2), "
-        "storefront_gmv numeric(14,2), orders bigint, live_sessions integer, live_minutes bigint, "
-        "big_live_sessions integer, videos_posted integer, entertainment_videos integer, reputation_score numeric(3,2), "
-        "refund_rate numeric(5,4), repeat_buyer_rate numeric(5,4), category_gmv jsonb) ON COMMIT DELETE ROWS"
-    ),
-    "sqlite": (
-        f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING} (line integer, influencer_id integer, date date, "
-        "followers integer, gmv decimal, live_gmv decimal, video_gmv decimal, storefront_gmv decimal, orders integer, "
-        "live_sessions integer, live_minutes integer, big_live_sessions integer, videos_posted integer, "
-        "entertainment_videos integer, reputation_score decimal, refund_rate decimal, repeat_buyer_rate decimal, "
-        "category_gmv text)"
-    ),
+# Temporary tables (one per connection), emptied before each load: (PostgreSQL, SQLite) column types.
+_STAGING_TABLE = {
+    "line": ("bigint", "integer"), "influencer_id": ("bigint", "integer"), "date": ("date", "date"),
+    "followers": ("bigint", "integer"), "gmv": ("numeric(14,2)", "decimal"), "live_gmv": ("numeric(14,2)", "decimal"),
+    "video_gmv": ("numeric(14,2)", "decimal"), "storefront_gmv": ("numeric(14,2)", "decimal"),
+    "orders": ("bigint", "integer"), "live_sessions": ("integer", "integer"), "live_minutes": ("bigint", "integer"),
+    "big_live_sessions": ("integer", "integer"), "videos_posted": ("integer", "integer"),
+    "entertainment_videos": ("integer", "integer"), "reputation_score": ("numeric(3,2)", "decimal"),
+    "refund_rate": ("numeric(5,4)", "decimal"), "repeat_buyer_rate": ("numeric(5,4)", "decimal"),
+    "category_gmv": ("jsonb", "text"),
 }
+_PID = ("varchar(64)", "text")
+_CREATORS_TABLE = {"pid": _PID, "handle": ("varchar(64)", "text"),
+                   "display_name": ("varchar(128)", "text"), "main_category": ("varchar(32)", "text"),
+                   "first_day": ("date", "date")}
+_DAYS_TABLE = {"pid": _PID, "day": ("date", "date")}
+_PIDS_TABLE = {"pid": ("varchar(64) PRIMARY KEY", "text PRIMARY KEY"), "key": ("bigint", "integer"),
+               "created_id": ("bigint", "integer"), "first_day": ("date", "date"),
+               "counted": ("boolean NOT NULL DEFAULT false", "integer NOT NULL DEFAULT 0")}
+_SEEN_TABLE = {"key": ("bigint", "integer"), "day": ("date", "date"), "line": ("bigint", "integer")}
+_PIDS, _SEEN, _BLOCK_PIDS, _BLOCK_KEYS = "ladder_import_pids", "ladder_import_seen", "ladder_import_block_pids", "ladder_import_block_keys"
+_NEW_CREATORS, _DAYS = "ladder_import_creators", "ladder_import_days"
+_KEYS = {_PIDS: "", _SEEN: ", PRIMARY KEY (key, day)"}
 
 
-def _staging_ensure() -> None:
-    """The block's staging table, empty (one per database connection, temporary)."""
+def _temporary(table: str, types: dict[str, tuple[str, str]]) -> None:
+    """Temporary `table` (one per database connection, created on first use), empty."""
+    postgres = connection.vendor == "postgresql"
+    definition = ", ".join(f"{name} {types[name][0 if postgres else 1]}" for name in types) + _KEYS.get(table, "")
     with connection.cursor() as cursor:
-        cursor.execute(_STAGING_SQL[connection.vendor])
-        cursor.execute(f"TRUNCATE {STAGING}" if connection.vendor == "postgresql" else f"DELETE FROM {STAGING}")
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} ({definition})")
+        cursor.execute(f"TRUNCATE {table}" if postgres else f"DELETE FROM {table}")
+
+
+def _temporary_load(table: str, types: dict[str, tuple[str, str]], frame: pl.DataFrame,
+                    columns: list[str] | None = None) -> None:
+    """Empty temporary `table` and load `frame` into it."""
+    _temporary(table, types)
+    _temporary_append(table, frame, columns)
+
+
+def _temporary_append(table: str, frame: pl.DataFrame, columns: list[str] | None = None) -> None:
+    """Add `frame`'s rows to a temporary table: COPY on PostgreSQL, executemany elsewhere."""
+    columns = columns or frame.columns
+    if not frame.height:
+        return
+    if connection.vendor == "postgresql":
+        bulk.copy_text(table, columns, frame.write_csv(include_header=False, null_value="", date_format="%Y-%m-%d"),
+                       csv=True)
+    else:
+        bulk.insert_rows(table, columns, frame.select(
+            [pl.col(c).cast(pl.String) if frame.schema[c] == pl.Date else pl.col(c) for c in frame.columns]).rows())
 
 
 def _units_text(units: pl.Expr, column: Column) -> pl.Expr:

@@ -453,6 +453,7 @@ def _month_file(tmp_path, days=30):
     lines = ["达人ID,日期,粉丝数,成交金额"]
     lines += [f"ks-000001,2026-10-{day:02d},{day},{day * 100}" for day in range(1, days + 1)]
     lines.insert(7, "ks-000001,2026-10-99,1,1")  # one bad row in the middle: line 8
+    lines.append("ks-000001,2026-10-01,9,9")  # line 33 repeats line 2, which the first delivery applied
     path = tmp_path / "october.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -465,15 +466,15 @@ def test_an_apply_whose_worker_died_resumes_after_its_last_committed_block_and_c
     sha256, size = file_digest(str(path))
     batch = import_batch_create(file_name="october.csv", sha256=sha256, size=size, source=ImportSource.COMMAND,
                                 confirmed=True)
-    upsert, calls = Ingest._upsert, []
+    write, calls = Ingest._write, []
 
     def dies_in_the_fourth_block(self):
         calls.append(1)
         if len(calls) == 4:
             raise WorkerDied
-        upsert(self)
+        return write(self)
 
-    monkeypatch.setattr(Ingest, "_upsert", dies_in_the_fourth_block)
+    monkeypatch.setattr(Ingest, "_write", dies_in_the_fourth_block)
     with pytest.raises(WorkerDied):
         import_apply(batch_id=batch.pk, path=str(path), claim="delivery-of-task-7")
     batch.refresh_from_db()
@@ -482,16 +483,17 @@ def test_an_apply_whose_worker_died_resumes_after_its_last_committed_block_and_c
     assert 0 < applied_before < 30
 
     # when the broker delivers the same task again
-    monkeypatch.setattr(Ingest, "_upsert", upsert)
+    monkeypatch.setattr(Ingest, "_write", write)
     done = import_apply(batch_id=batch.pk, path=str(path), claim="delivery-of-task-7")
 
     # then every row is in once and the counts are those of one clean run
     assert done.status == ImportStatus.APPLIED
     assert DailyMetric.objects.count() == 30
-    assert (done.rows_read, done.new, done.updated, done.unchanged, done.rejected) == (31, 30, 0, 0, 1)
-    assert list(done.rejections.values_list("line", flat=True)) == [8]
+    assert (done.rows_read, done.new, done.updated, done.unchanged, done.rejected) == (32, 30, 0, 0, 2)
+    assert list(done.rejections.values_list("line", flat=True)) == [8, 33]
+    assert DailyMetric.objects.get(date=datetime.date(2026, 10, 1)).followers == 1
     # and any other delivery changes nothing
-    assert import_apply(batch_id=batch.pk, path=str(path), claim="someone-else").rows_read == 31
+    assert import_apply(batch_id=batch.pk, path=str(path), claim="someone-else").rows_read == 32
 
 
 def test_two_imports_of_the_same_file_at_once_exactly_one_runs(creators):
