@@ -10,8 +10,10 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import PurePath
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Min
 from django.utils import timezone, translation
@@ -24,7 +26,7 @@ from .ingest import REPORT_COLUMNS, BlockResult, HeaderMapping, Ingest, IngestRe
 from .metric_files import FileShape, inspect, read_blocks
 from .models import ImportBatch, ImportChange, ImportRejection, RefreshRun
 from .selectors import import_changed_chunks, import_latest_judged_day
-from .services import DEFAULT_CHUNK_SIZE, refresh_run_sync
+from .services import DEFAULT_CHUNK_SIZE, RefreshAlreadyRunning, refresh_run_sync
 
 logger = logging.getLogger(__name__)
 
@@ -65,11 +67,37 @@ def file_digest(path: str) -> tuple[str, int]:
 # ---------------------------------------------------------------- create, check, confirm
 
 
-def import_batch_create(*, file_name: str, sha256: str, size: int, source: str, by=None, upload=None,
+def import_upload(*, upload, by, unknown_creators: str = UnknownCreators.CREATE, encoding: str = "", sheet: str = "",
+                  date_format: str = "") -> ImportBatch:
+    """A staff upload: stored, its quick checks passed (IngestRefused otherwise, and nothing is kept),
+    recorded, and checked by a worker after commit."""
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    stored = default_storage.save(f"imports/{uuid.uuid4().hex}{PurePath(upload.name).suffix[:8]}", upload)
+    try:
+        inspect(default_storage.path(stored), size=upload.size, encoding=encoding, sheet=sheet, quick=True)
+        with transaction.atomic():
+            batch = import_batch_create(
+                file_name=PurePath(upload.name).name, sha256=digest.hexdigest(), size=upload.size,
+                source=ImportSource.UPLOAD, by=by, stored=stored, unknown_creators=unknown_creators,
+                encoding=encoding, sheet=sheet, date_format=date_format,
+            )
+            from .tasks import import_check_task
+
+            transaction.on_commit(lambda: import_check_task.delay(batch.pk))
+    except BaseException:
+        default_storage.delete(stored)
+        raise
+    return batch
+
+
+def import_batch_create(*, file_name: str, sha256: str, size: int, source: str, by=None, stored: str = "",
                         unknown_creators: str = UnknownCreators.CREATE, encoding: str = "", sheet: str = "",
                         date_format: str = "", language: str | None = None, report: dict | None = None,
                         confirmed: bool = False) -> ImportBatch:
-    """Record a file to import. `upload` (a Django File) is stored for the worker; `confirmed`
+    """Record a file to import. `stored` (a storage name) is the file the worker reads; `confirmed`
     batches go straight to applying (the command), so the one-writer-per-file rule applies now.
     ValueError for a date format that names no year, month and day."""
     batch = ImportBatch(
@@ -79,10 +107,9 @@ def import_batch_create(*, file_name: str, sha256: str, size: int, source: str, 
         language=language or translation.get_language() or settings.LANGUAGE_CODE, report=report or {},
         status=ImportStatus.QUEUED if confirmed else ImportStatus.UPLOADED,
     )
+    batch.file.name = stored
     try:
         with transaction.atomic():
-            if upload is not None:
-                batch.file.save(f"{uuid.uuid4().hex}-{file_name[-80:]}", upload, save=False)
             batch.save()
     except IntegrityError:
         raise ImportAlreadyRunning(_writing_batch_id(sha256)) from None
@@ -255,7 +282,9 @@ def _finish(batch: ImportBatch, status: str, *, error: str = "") -> None:
         fields["report"] = {**batch.report, "check": _counts(batch)}
     ImportBatch.objects.filter(pk=batch.pk).update(**fields)
     if status in (ImportStatus.APPLIED, ImportStatus.REFUSED) and batch.file:
-        batch.file.delete(save=True)  # what it held is in the database now (or could never be)
+        # What it held is in the database now (or could never be).
+        batch.file.delete(save=False)
+        ImportBatch.objects.filter(pk=batch.pk).update(file="")
 
 
 def _counts(batch: ImportBatch) -> dict:
@@ -289,6 +318,26 @@ def refresh_after_import(*, batch: ImportBatch, by=None, trigger: str = RunTrigg
     run = refresh_run_sync(trigger=trigger, by=by, only=chunks)
     ImportBatch.objects.filter(pk=batch.pk).update(refresh_run=run, updated_at=timezone.now())
     return run
+
+
+def refresh_after_import_request(*, batch: ImportBatch, by) -> None:
+    """Staff ask for the refresh after an import: refused now (ImportStateError, RefreshAlreadyRunning)
+    when it could not run, else queued for a worker after commit."""
+    batch.refresh_from_db()
+    if batch.status != ImportStatus.APPLIED:
+        raise ImportStateError(str(IMPORT_NOT_APPLIED).format(batch_id=batch.pk, status=batch.get_status_display()))
+    if not ImportChange.objects.filter(batch=batch).exists():
+        raise ImportStateError(str(IMPORT_CHANGED_NOTHING).format(batch_id=batch.pk))
+    if batch.replay_from is not None:
+        # MERGE(replay): once the replay service is wired into refresh_after_import, drop this check.
+        raise ImportStateError(str(REPLAY_NEEDED).format(batch_id=batch.pk, day=batch.replay_from.isoformat()))
+    running = RefreshRun.objects.filter(active=True).values_list("pk", flat=True).first()
+    if running is not None:
+        raise RefreshAlreadyRunning(running)
+    from .tasks import import_refresh_task
+
+    by_id = by.pk if by else None
+    transaction.on_commit(lambda: import_refresh_task.delay(batch.pk, by_id))
 
 
 def import_changed_ids(*, batch: ImportBatch) -> list[int]:

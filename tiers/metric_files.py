@@ -67,11 +67,12 @@ def _limit_bytes() -> int:
     return settings.LADDER_IMPORT_MAX_BYTES
 
 
-def inspect(path: str, *, size: int, encoding: str = "", sheet: str = "") -> FileShape:
+def inspect(path: str, *, size: int, encoding: str = "", sheet: str = "", quick: bool = False) -> FileShape | None:
     """Find what kind of file this is, its encoding and separator or sheet, and its header row.
 
     IngestRefused (with a message for staff) when it is empty, too big, not a table, an XLSX over
-    the memory budget, or has no header naming an id and a date.
+    the memory budget, or has no header naming an id and a date. `quick` (a web request): an XLSX
+    is checked as a ZIP only, not loaded, and None is returned for it.
     """
     if size == 0:
         raise IngestRefused(str(FILE_EMPTY))
@@ -80,7 +81,7 @@ def inspect(path: str, *, size: int, encoding: str = "", sheet: str = "") -> Fil
     with open(path, "rb") as handle:
         head = handle.read(SAMPLE_BYTES)
     if head.startswith(b"PK\x03\x04"):
-        return _inspect_xlsx(path, sheet)
+        return _inspect_xlsx(path, sheet, quick=quick)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise IngestRefused(str(FILE_OLD_EXCEL))
     return _inspect_csv(head, size=size, encoding=encoding)
@@ -213,7 +214,7 @@ def _csv_blocks(path: str, shape: FileShape, *, after_line: int, on_progress) ->
 # ---------------------------------------------------------------- XLSX
 
 
-def _inspect_xlsx(path: str, sheet: str) -> FileShape:
+def _inspect_xlsx(path: str, sheet: str, *, quick: bool = False) -> FileShape | None:
     budget = settings.LADDER_IMPORT_XLSX_MAX_BYTES
     try:
         with zipfile.ZipFile(path) as archive:
@@ -243,6 +244,8 @@ def _inspect_xlsx(path: str, sheet: str) -> FileShape:
                                                                          limit=_megabytes(budget)))
     except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError) as error:
         raise IngestRefused(str(FILE_BAD_XLSX).format(error=error)) from None
+    if quick:
+        return None
     rows = _xlsx_rows(path, name)
     for index, (line, row) in enumerate(rows):
         if index >= HEADER_SEARCH_ROWS:
