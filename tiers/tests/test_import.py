@@ -52,6 +52,7 @@ from tiers.metric_files import (
     FILE_TOO_BIG,
     FILE_ZIP_NOT_XLSX,
     NO_HEADER,
+    NOT_THIS_ENCODING,
     XLSX_TOO_BIG,
 )
 from tiers.models import DailyMetric, ImportBatch, ImportChange, Influencer, TierDecision
@@ -300,7 +301,8 @@ def test_the_encoding_can_be_named_and_a_wrong_one_is_refused_with_where(creator
     wrong = run("zh_gbk_tab.csv", encoding="utf-8")
     right = run("zh_gbk_tab.csv", encoding="GB18030")
 
-    assert wrong.status == ImportStatus.REFUSED and "utf-8" in wrong.error and "byte" in wrong.error
+    assert wrong.status == ImportStatus.REFUSED
+    assert wrong.error == zh(NOT_THIS_ENCODING, encoding="utf-8", offset=0)  # its first character is GBK
     assert right.status == ImportStatus.APPLIED and right.new == 4
 
 
