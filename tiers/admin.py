@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .admin_paging import EstimatedCountPaginator
 from .choices import PolicyStatus, RunTrigger
-from .models import DailyMetric, Influencer, RefreshRun, TierDecision, TierOverride, TierPolicy
+from .models import DailyMetric, ImportBatch, Influencer, RefreshRun, TierDecision, TierOverride, TierPolicy
 from .rules import PolicyError, PolicyRules
 from .selectors import explain_now
 from .services import ServiceError, override_create, override_end, policy_clone, policy_publish, policy_update_draft
@@ -300,3 +300,28 @@ class RefreshRunAdmin(admin.ModelAdmin):
         transaction.on_commit(lambda: refresh_all.delay(trigger=RunTrigger.STAFF, requested_by_id=by_id))
         self.message_user(request, _("A refresh has been queued; its progress appears here."), messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:tiers_refreshrun_changelist"))
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(admin.ModelAdmin):
+    """Imports are read here; they are made, confirmed and followed on the staff import page."""
+
+    list_display = ("id", "file_name", "status", "source", "requested_by", "rows_read", "new", "updated", "unchanged",
+                    "rejected", "creators_created", "created_at", "page")
+    list_filter = ("status", "source")
+    search_fields = ("=sha256", "file_name")
+    list_select_related = ("requested_by",)
+    change_list_template = "admin/tiers/importbatch/change_list.html"
+
+    @admin.display(description=_("import page"))
+    def page(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("tiers:import_detail", args=[obj.pk]), _("open"))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
