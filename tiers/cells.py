@@ -243,7 +243,9 @@ def _number_steps(text: pl.Expr, into: str, column: Column) -> Steps:
             f"{into}.unit": parts.struct.field("unit").fill_null(""),
             f"{into}.sign": parts.struct.field("sign"),
         },
-        {f"{into}.places": c("unit").replace_strict(_SHIFT, return_dtype=pl.Int32) + PLACES[column.kind]},
+        # A % in a column that is no rate moves the point left of the units; it is refused, but the
+        # arithmetic must not go below zero places on the way.
+        {f"{into}.places": (c("unit").replace_strict(_SHIFT, return_dtype=pl.Int32) + PLACES[column.kind]).clip(0)},
         {
             f"{into}.digits": c("int") + (c("frac") + "0" * 16).str.slice(0, c("places") + 1),
             # 1.2E+05 (Excel's CSV writes large numbers so): rare, and already rounded by Excel.
