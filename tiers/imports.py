@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime
 import hashlib
 import io
 import json
@@ -14,7 +13,7 @@ from pathlib import PurePath
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Min
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -22,8 +21,8 @@ from django.utils.translation import gettext_lazy as _
 from . import bulk
 from .cells import date_format_from_option
 from .choices import IMPORT_WRITING, ImportSource, ImportStatus, RunTrigger, UnknownCreators
-from .ingest import REPORT_COLUMNS, BlockResult, HeaderMapping, Ingest, IngestRefused, header_map
-from .metric_files import FileShape, inspect, read_blocks
+from .ingest import NO_DATA_ROWS, BlockResult, Ingest, IngestRefused, header_map
+from .metric_files import inspect, read_blocks
 from .models import ImportBatch, ImportChange, ImportRejection, RefreshRun
 from .selectors import import_changed_chunks, import_latest_judged_day
 from .services import DEFAULT_CHUNK_SIZE, RefreshAlreadyRunning, refresh_run_sync
@@ -34,7 +33,6 @@ IMPORT_ALREADY_WRITING = _("Import #{batch_id} of this same file is already runn
 IMPORT_NOT_CHECKED = _("Import #{batch_id} is {status}: only a checked import can be confirmed.")
 IMPORT_NOT_APPLIED = _("Import #{batch_id} is {status}: only an applied import can be followed by a refresh.")
 IMPORT_CHANGED_NOTHING = _("Import #{batch_id} changed no creator's metrics: there is nothing to refresh.")
-IMPORT_NO_ROWS = _("The file has a header but no data rows.")
 REPLAY_NEEDED = _("Import #{batch_id} changed metrics of days a refresh had already judged (from {day}): those "
                   "creators need a replay from {day}, which this version of Ladder cannot run yet.")
 
@@ -258,7 +256,7 @@ def _pass(batch: ImportBatch, path: str, *, dry_run: bool, on_progress) -> None:
     ImportBatch.objects.filter(pk=batch.pk).update(progress_done=shape.total)
     batch.refresh_from_db()
     if batch.rows_read == 0:
-        raise IngestRefused(str(IMPORT_NO_ROWS))
+        raise IngestRefused(str(NO_DATA_ROWS))
 
 
 def _store_rejections(batch_id: int, result: BlockResult) -> None:

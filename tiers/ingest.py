@@ -14,7 +14,6 @@ from decimal import Decimal
 import polars as pl
 from django.db import connection, transaction
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import bulk
@@ -357,7 +356,6 @@ class IngestTotals:
 
 MISSING_CREATE, MISSING_REPORT = "create", "report"
 STAGING = "ladder_import_rows"
-_IN_BATCH = 5_000  # ids per IN (…) list on SQLite
 
 
 @dataclass
@@ -811,30 +809,6 @@ def _category_patch(categories: list[str]) -> pl.Expr:
         for code in categories
     ]
     return pl.lit("{") + pl.concat_str(parts, separator=", ", ignore_nulls=True) + pl.lit("}")
-
-
-def _creators_by_platform_id(platform_ids: list[str]) -> dict[str, tuple[int, datetime.date]]:
-    found: dict[str, tuple[int, datetime.date]] = {}
-    if not platform_ids:
-        return found
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT platform_id, id, onboarded_on FROM tiers_influencer WHERE platform_id = ANY(%s)",
-                           [platform_ids])
-            rows = cursor.fetchall()
-        else:
-            rows = []
-            for start in range(0, len(platform_ids), _IN_BATCH):
-                part = platform_ids[start:start + _IN_BATCH]
-                cursor.execute(
-                    f"SELECT platform_id, id, onboarded_on FROM tiers_influencer "
-                    f"WHERE platform_id IN ({', '.join(['%s'] * len(part))})", part)
-                rows += cursor.fetchall()
-    for platform_id, pk, onboarded_on in rows:
-        if isinstance(onboarded_on, str):
-            onboarded_on = datetime.date.fromisoformat(onboarded_on)
-        found[platform_id] = (pk, onboarded_on)
-    return found
 
 
 def ingest_rows(*, header: Sequence, rows: Iterable[Sequence], first_line: int = 2, **options) -> IngestTotals:

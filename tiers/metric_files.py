@@ -7,7 +7,7 @@ import csv
 import io
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from xml.etree import ElementTree
 
@@ -18,7 +18,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 from python_calamine import CalamineError, CalamineWorkbook
 
-from .ingest import IngestRefused, column_name, header_map, header_score, rows_frame
+from .ingest import NO_DATA_ROWS, IngestRefused, column_name, header_map, header_score, rows_frame
 
 CSV, XLSX = "csv", "xlsx"
 SEPARATORS = {",": _("comma"), "\t": _("tab"), ";": _("semicolon")}
@@ -54,13 +54,23 @@ class FileShape:
     encoding: str = ""
     separator: str = ""
     sheet: str = ""
-    rows_seen: int = 0  # data rows in the sample (a CSV wholly inside it: all of them)
-    sample_is_whole: bool = False
-    meta: dict = field(default_factory=dict)
-
     def describe(self) -> dict:
         return {"kind": self.kind, "encoding": self.encoding, "separator": self.separator, "sheet": self.sheet,
                 "header_line": self.header_line}
+
+
+CSV_SHAPE = _("CSV in %(encoding)s, %(separator)s separated, header on line %(line)s")
+XLSX_SHAPE = _("XLSX, sheet %(sheet)s, header on row %(line)s")
+
+
+def shape_text(described: dict | None) -> str:
+    """What FileShape.describe() recorded, in the staff's words."""
+    if not described:
+        return ""
+    if described["kind"] == CSV:
+        return str(CSV_SHAPE) % {"encoding": described["encoding"].upper(), "line": described["header_line"],
+                                 "separator": SEPARATORS.get(described["separator"], described["separator"])}
+    return str(XLSX_SHAPE) % {"sheet": described["sheet"], "line": described["header_line"]}
 
 
 def _limit_bytes() -> int:
@@ -149,9 +159,10 @@ def _inspect_csv(head: bytes, *, size: int, encoding: str) -> FileShape:
         raise IngestRefused(str(NO_HEADER).format(rows=HEADER_SEARCH_ROWS))
     _score, separator, index, row, rows = best
     mapping = header_map(row)
-    data_rows = [r for r in rows[index + 1:] if any(cell.strip() for cell in r)]
+    if whole and not any(any(cell.strip() for cell in r) for r in rows[index + 1:]):
+        raise IngestRefused(str(NO_DATA_ROWS))
     return FileShape(kind=CSV, header_line=index + 1, header=mapping.header, total=size, encoding=encoding,
-                     separator=separator, rows_seen=len(data_rows), sample_is_whole=whole)
+                     separator=separator)
 
 
 def _record_end(buffer: bytes, final: bool) -> int:

@@ -23,6 +23,7 @@ from .imports import (
     rejected_rows_csv,
 )
 from .ingest import IngestRefused
+from .metric_files import shape_text
 from .models import ImportBatch
 from .services import RefreshAlreadyRunning
 
@@ -71,7 +72,8 @@ def import_detail(request, batch_id: int):
     """One import: its check report, then its progress, counts and rejected rows. htmx polls the
     batch fragment while a worker is on it and stops when it is done."""
     batch = get_object_or_404(ImportBatch.objects.select_related("requested_by", "refresh_run"), pk=batch_id)
-    context = {"batch": batch, "running": batch.status in IMPORT_RUNNING}
+    context = {"batch": batch, "running": batch.status in IMPORT_RUNNING,
+               "shape": shape_text(batch.report.get("file"))}
     if request.htmx:
         response = render(request, "tiers/import_detail.html#batch", context)
         if not context["running"]:

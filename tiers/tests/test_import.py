@@ -15,7 +15,6 @@ from tiers import metric_files
 from tiers.cells import Problem, column_limit, problem_text
 from tiers.choices import ImportSource, ImportStatus, UnknownCreators
 from tiers.imports import (
-    IMPORT_NO_ROWS,
     ImportAlreadyRunning,
     ImportStateError,
     file_digest,
@@ -37,6 +36,7 @@ from tiers.ingest import (
     HEADER_NO_ID,
     HEADER_NO_METRIC,
     HEADER_WORDS,
+    NO_DATA_ROWS,
     ROW_TOO_LONG,
     UNKNOWN_CREATOR,
     Ingest,
@@ -367,7 +367,7 @@ def _zip(path, members):
 
 def test_empty_and_header_only_files_are_refused(creators):
     assert _refused(FIXTURES / "empty.csv") == zh(FILE_EMPTY)
-    assert _refused(FIXTURES / "header_only.csv") == zh(IMPORT_NO_ROWS)
+    assert _refused(FIXTURES / "header_only.csv") == zh(NO_DATA_ROWS)
 
 
 def test_a_file_over_the_size_limit_is_refused_naming_the_limit(creators, settings):

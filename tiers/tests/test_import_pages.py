@@ -14,7 +14,7 @@ from django.utils import translation
 
 from tiers.choices import ImportStatus
 from tiers.imports import import_apply, import_check, import_file
-from tiers.metric_files import FILE_NOT_TABLE
+from tiers.metric_files import CSV_SHAPE, FILE_NOT_TABLE, SEPARATORS
 from tiers.models import DailyMetric, ImportBatch, RefreshRun
 from tiers.tests.factories import InfluencerFactory, UserFactory
 
@@ -82,6 +82,8 @@ def test_an_upload_is_checked_first_and_imported_only_on_confirmation(client, op
     import_check(batch_id=batch.pk)
     page = client.get(reverse("tiers:import_detail", args=[batch.pk])).content.decode()
     assert DailyMetric.objects.count() == 0
+    with translation.override("zh-hans"):
+        assert str(CSV_SHAPE) % {"encoding": "UTF-8", "separator": zh(SEPARATORS[","]), "line": 3} in page
     assert 'action="%s"' % reverse("tiers:import_apply", args=[batch.pk]) in page
 
     # when staff confirm, it is queued, and a worker applies it
