@@ -29,6 +29,7 @@ from .services import RefreshAlreadyRunning
 
 IMPORT_PERMISSION = "tiers.import_metrics"
 RECENT_IMPORTS = 20
+SHOWN_REJECTIONS = 20  # on the page; all of them in the CSV
 
 
 def importer_required(view):
@@ -72,11 +73,12 @@ def import_detail(request, batch_id: int):
     """One import: its check report, then its progress, counts and rejected rows. htmx polls the
     batch fragment while a worker is on it and stops when it is done."""
     batch = get_object_or_404(ImportBatch.objects.select_related("requested_by", "refresh_run"), pk=batch_id)
-    context = {"batch": batch, "running": batch.status in IMPORT_RUNNING,
-               "shape": shape_text(batch.report.get("file"))}
+    running = batch.status in IMPORT_RUNNING
+    context = {"batch": batch, "running": running, "shape": shape_text(batch.report.get("file")),
+               "rejections": [] if running else list(batch.rejections.order_by("line")[:SHOWN_REJECTIONS])}
     if request.htmx:
         response = render(request, "tiers/import_detail.html#batch", context)
-        if not context["running"]:
+        if not running:
             stop = HttpResponseStopPolling(response.content)
             stop["Vary"] = "HX-Request"
             return stop

@@ -131,11 +131,14 @@ def test_the_page_polls_while_a_worker_runs_and_stops_when_it_is_done(client, op
 def test_the_pages_take_a_fixed_number_of_queries(client, ops, creators, django_assert_num_queries):
     for _ in range(3):
         batch = import_file(path=str(FIXTURES / "bad_cells.csv"))
-    # session, user, the user's and their groups' permissions, then the batches (or the batch)
+    # session, user, the user's and their groups' permissions, then the batches (or the batch and its
+    # first rejected lines)
     with django_assert_num_queries(5):
         client.get(reverse("tiers:imports"))
-    with django_assert_num_queries(5):
-        client.get(reverse("tiers:import_detail", args=[batch.pk]))
+    with django_assert_num_queries(6):
+        page = client.get(reverse("tiers:import_detail", args=[batch.pk])).content.decode()
+    first = batch.rejections.get(line=3)
+    assert f"第 3 行: {first.reason}" in page and "第 21 行" in page  # every rejected line, with its reason
 
 
 def test_the_rejected_rows_download_as_csv(client, ops, creators):
