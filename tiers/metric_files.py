@@ -257,14 +257,14 @@ def _inspect_xlsx(path: str, sheet: str, *, quick: bool = False) -> FileShape | 
         raise IngestRefused(str(FILE_BAD_XLSX).format(error=error)) from None
     if quick:
         return None
-    rows = _xlsx_rows(path, name)
-    for index, (line, row) in enumerate(rows):
+    sheet = _open_sheet(path, name)
+    for index, (line, row) in enumerate(_sheet_rows(sheet)):
         if index >= HEADER_SEARCH_ROWS:
             break
         if header_score(row):
             mapping = header_map(row)
-            return FileShape(kind=XLSX, header_line=line, header=mapping.header, total=_xlsx_height(path, name),
-                             sheet=name)
+            height = (sheet.start[0] if sheet.start else 0) + sheet.height
+            return FileShape(kind=XLSX, header_line=line, header=mapping.header, total=height, sheet=name)
     raise IngestRefused(str(NO_HEADER).format(rows=HEADER_SEARCH_ROWS))
 
 
@@ -293,9 +293,8 @@ def _open_sheet(path: str, name: str):
         raise IngestRefused(str(FILE_BAD_XLSX).format(error=error)) from None
 
 
-def _xlsx_rows(path: str, name: str) -> Iterator[tuple[int, list]]:
+def _sheet_rows(sheet) -> Iterator[tuple[int, list]]:
     """(line, cells) of a sheet, lines as the spreadsheet numbers its rows."""
-    sheet = _open_sheet(path, name)
     first_row = sheet.start[0] if sheet.start else 0
     first_column = sheet.start[1] if sheet.start else 0
     for index, row in enumerate(sheet.iter_rows()):
@@ -303,15 +302,10 @@ def _xlsx_rows(path: str, name: str) -> Iterator[tuple[int, list]]:
         yield first_row + index + 1, [None] * first_column + list(row)
 
 
-def _xlsx_height(path: str, name: str) -> int:
-    sheet = _open_sheet(path, name)
-    return (sheet.start[0] if sheet.start else 0) + sheet.height
-
-
 def _xlsx_blocks(path: str, shape: FileShape, *, after_line: int, on_progress) -> Iterator[pl.DataFrame]:
     width = len(shape.header)
     pending = []
-    for line, cells in _xlsx_rows(path, shape.sheet):
+    for line, cells in _sheet_rows(_open_sheet(path, shape.sheet)):
         if line <= max(shape.header_line, after_line):
             continue
         pending.append((line, cells))

@@ -156,7 +156,8 @@ LADDER_AFTER_REFRESH = ["coaching.services.assignment_after_refresh"]
 # Called with the id of a decision made outside a refresh (a staff override).
 LADDER_AFTER_DECISION = ["coaching.services.assignment_after_decision"]
 
-# Metric imports: the largest file accepted, and the most memory an XLSX sheet may take to read
-# (its uncompressed XML; a bigger sheet is refused with a request to save it as CSV, which streams).
+# Metric imports: the largest file accepted, and the most an XLSX sheet may be (its uncompressed XML):
+# the reader holds a whole sheet, about its XML's size, so 80 MB (some 90,000 rows of 17 columns) keeps
+# the import under 300 MB; a bigger sheet is refused with a request to save it as CSV, which streams.
 LADDER_IMPORT_MAX_BYTES = env.int("LADDER_IMPORT_MAX_MB", default=1024) * 1024 * 1024
-LADDER_IMPORT_XLSX_MAX_BYTES = env.int("LADDER_IMPORT_XLSX_MAX_MB", default=150) * 1024 * 1024
+LADDER_IMPORT_XLSX_MAX_BYTES = env.int("LADDER_IMPORT_XLSX_MAX_MB", default=80) * 1024 * 1024
