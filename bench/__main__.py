@@ -1,4 +1,4 @@
-"""`make bench`: seed 100k creators × 30 days on PostgreSQL and time the big jobs against their floors."""
+"""`make bench`: seed 100k creators × 30 days on PostgreSQL; time refresh, assignment and import against floors."""
 
 import argparse
 import json
@@ -28,6 +28,8 @@ def main() -> int:
     parser.add_argument("--influencers", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--reuse", action="store_true", help="keep the benchmark database seeded by an earlier run")
+    parser.add_argument("--import-rows", type=int, default=1_000_000, help="rows of the metric file imported")
+    parser.add_argument("--only", choices=["import"], help="run only these steps (after seeding)")
     args = parser.parse_args()
 
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
@@ -46,7 +48,34 @@ def main() -> int:
              "--no-logins", "--no-progress"], env)
         seed_seconds = time.perf_counter() - started
     stage("analyze", env)
+    if args.only != "import":
+        tiers(env, seed_seconds)
+    metric_import(env, args.import_rows)
+    return 0
 
+
+def metric_import(env, rows):
+    """A messy file of `rows` rows for new creators: imported, then the same rows COPYed into the same table, then
+    the file imported again (nothing changes)."""
+    stage("import_reset", env)
+    made = stage("import_file", env, rows)
+    first = stage("import", env)
+    floor = stage("import_copy_floor", env)
+    again = stage("import", env)
+    stage("import_reset", env)
+    copy_seconds = floor["copy_seconds"]
+    print(f"\nmetric import: {rows:,} rows ({made['bytes'] / 2**20:,.0f} MB CSV, {first['created']:,} new creators)")
+    print(f"{'step':40} {'seconds':>9} {'rows/s':>10} {'peak MB':>8} {'× COPY':>8}")
+    print(f"{'COPY of the same rows, same table':40} {copy_seconds:9.2f} {rows / copy_seconds:10,.0f} {'':8} {1.0:8.2f}")
+    for name, result, note in (("import (all new)", first, "target ≤ 10×, ≤ 300 MB"),
+                               ("import again (all unchanged)", again, "")):
+        print(f"{name:40} {result['seconds']:9.2f} {rows / result['seconds']:10,.0f} {result['peak_mb']:8.0f} "
+              f"{result['seconds'] / copy_seconds:8.2f}  {note}")
+    print(f"first import: {first['new']:,} new, {first['rejected']:,} rejected; "
+          f"second: {again['unchanged']:,} unchanged, {again['new'] + again['updated']:,} written")
+
+
+def tiers(env, seed_seconds):
     floor = stage("floor", env)
     stage("reset", env)
     full = stage("refresh", env)
@@ -76,7 +105,6 @@ def main() -> int:
           f"{unchanged['decisions']:,} in the second")
     print(f"assignment changes: {assigned['changes']:,} ({assigned['enrolled']:,} enrolments) in the first pass, "
           f"{reassigned['changes']:,} in the second")
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 """One benchmark stage in its own process, so its time and peak memory are its own; prints JSON."""
 
+import datetime
 import json
 import os
 import resource
 import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -56,7 +58,7 @@ def refresh() -> dict:
 
 
 def assign() -> dict:
-    from coaching.demo import seed_coaching_demo
+    from demo.programmes import seed_coaching_demo
     from coaching.services import assignment_run
 
     seed_coaching_demo(seed=38)  # idempotent: campaigns and products exist on a reused database too
@@ -74,8 +76,99 @@ def analyze() -> None:
         cursor.execute("VACUUM ANALYZE")
 
 
+# ---------------------------------------------------------------- metric import
+
+IMPORT_FILE = Path(__file__).resolve().parent.parent / "bench-results" / "import.csv"
+IMPORT_DAYS = 30
+METRIC_COPY_COLUMNS = ("influencer_id, date, followers, gmv, live_gmv, video_gmv, storefront_gmv, orders, live_sessions, "
+                       "live_minutes, big_live_sessions, videos_posted, entertainment_videos, reputation_score, "
+                       "refund_rate, repeat_buyer_rate, category_gmv")
+
+
+def import_file(rows: int) -> dict:
+    """A metric file as ops get one: Chinese headers, ¥ and thousands separators, 万 and %, for
+    rows / 30 creators the database does not know yet, 30 days each ending yesterday."""
+    import numpy as np
+    import polars as pl
+    from django.utils import timezone
+
+    rng = np.random.default_rng(11)
+    creators = -(-rows // IMPORT_DAYS)
+    creator = np.repeat(np.arange(creators), IMPORT_DAYS)[:rows]
+    day = np.tile(np.arange(IMPORT_DAYS), creators)[:rows]
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    days = [(yesterday - datetime.timedelta(days=IMPORT_DAYS - 1 - k)).isoformat() for k in range(IMPORT_DAYS)]
+    live, video, store = (np.round(rng.random(rows) * scale, 2) for scale in (50_000, 20_000, 20_000))
+    followers = rng.integers(0, 5_000_000, rows)
+    frame = pl.DataFrame({
+        "达人ID": pl.Series(creator).map_elements(lambda k: f"imp-{k:07d}", return_dtype=pl.String),
+        "达人昵称": pl.Series(creator).map_elements(lambda k: f"导入达人{k}", return_dtype=pl.String),
+        "日期": pl.Series(days)[day.tolist()],
+        "粉丝数": pl.Series(followers).map_elements(lambda f: f"{f / 10_000:.1f}万" if f >= 100_000 else str(f),
+                                                    return_dtype=pl.String),
+        "成交金额": pl.Series(live + video + store).map_elements(lambda v: f"¥{v:,.2f}", return_dtype=pl.String),
+        "直播GMV": live, "短视频GMV": video, "橱窗GMV": store,
+        "订单数": rng.integers(0, 1_000, rows), "直播场次": rng.integers(0, 3, rows),
+        "直播时长(分钟)": rng.integers(0, 300, rows), "大场次数": rng.integers(0, 2, rows),
+        "短视频数": rng.integers(0, 5, rows), "娱乐视频数": rng.integers(0, 3, rows),
+        "带货口碑分": np.round(3 + rng.random(rows) * 2, 2),
+        "退款率": pl.Series(rng.random(rows) * 20).map_elements(lambda r: f"{r:.1f}%", return_dtype=pl.String),
+        "复购率": np.round(rng.random(rows) * 0.5, 4),
+        "主营类目": pl.Series(rng.integers(0, 3, rows)).map_elements(lambda k: ["美妆", "食品", "服饰"][k],
+                                                                   return_dtype=pl.String),
+    })
+    IMPORT_FILE.parent.mkdir(exist_ok=True)
+    frame.write_csv(IMPORT_FILE)
+    return {"rows": rows, "bytes": IMPORT_FILE.stat().st_size}
+
+
+def import_run() -> dict:
+    from tiers.imports import import_file as run
+
+    batch = run(path=str(IMPORT_FILE))
+    assert batch.status == "applied", batch.error
+    return {"rows": batch.rows_read, "new": batch.new, "updated": batch.updated, "unchanged": batch.unchanged,
+            "rejected": batch.rejected, "created": batch.creators_created}
+
+
+def import_copy_floor() -> dict:
+    """COPY of the same rows into the same table: they are exported, deleted, and COPYed back (timed)."""
+    dump = IMPORT_FILE.with_suffix(".copy")
+    imported = "influencer_id IN (SELECT id FROM tiers_influencer WHERE platform_id LIKE 'imp-%%')"
+    with connection.cursor() as cursor:
+        with dump.open("wb") as out, cursor.copy(
+            f"COPY (SELECT {METRIC_COPY_COLUMNS} FROM tiers_dailymetric WHERE {imported.replace('%%', '%')}) TO STDOUT"
+        ) as copy:
+            for block in copy:
+                out.write(block)
+        cursor.execute(f"DELETE FROM tiers_dailymetric WHERE {imported}")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE tiers_dailymetric")
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        with dump.open("rb") as source, cursor.copy(f"COPY tiers_dailymetric ({METRIC_COPY_COLUMNS}) FROM STDIN") as copy:
+            while block := source.read(1 << 20):
+                copy.write(block)
+    seconds = time.perf_counter() - started
+    dump.unlink()
+    return {"copy_seconds": round(seconds, 3)}
+
+
+def import_reset() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM tiers_dailymetric WHERE influencer_id IN "
+                       "(SELECT id FROM tiers_influencer WHERE platform_id LIKE 'imp-%%')")
+        cursor.execute("DELETE FROM tiers_importchange")
+        cursor.execute("DELETE FROM tiers_importrejection")
+        cursor.execute("DELETE FROM tiers_importbatch")
+        cursor.execute("DELETE FROM tiers_influencer WHERE platform_id LIKE 'imp-%%'")
+        cursor.execute("VACUUM ANALYZE tiers_dailymetric")
+        cursor.execute("VACUUM ANALYZE tiers_influencer")
+
+
 STAGES = {"floor": floor, "reset": reset, "refresh": refresh, "analyze": analyze, "assign": assign,
-          "reset_coaching": reset_coaching}
+          "reset_coaching": reset_coaching, "import_file": import_file, "import": import_run,
+          "import_copy_floor": import_copy_floor, "import_reset": import_reset}
 
 if __name__ == "__main__":
     stage = sys.argv[1]

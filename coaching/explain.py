@@ -6,7 +6,7 @@ from django.utils.translation import ngettext
 from tiers.choices import Tier
 
 from .formatting import count, money, percent, score
-from .language import in_sentence, sentences, speaking
+from tiers.language import in_sentence, sentences, speaking
 
 
 def _by_rule(checks) -> dict:

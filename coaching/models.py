@@ -23,7 +23,7 @@ from .choices import (
     TaskCheck,
     TaskKind,
 )
-from .language import pick
+from tiers.language import pick
 
 
 class Bilingual:

@@ -16,7 +16,7 @@ from tiers.rules import PolicyRules, demotion_date
 
 from .choices import NotificationKind, ReasonCode, ReviewStatus, ReviewSubject
 from .formatting import MISSING, money
-from .language import in_sentence, pick, speaking
+from tiers.language import in_sentence, pick, speaking
 from .models import EnrollmentEvent, Notification, ReviewRequest
 
 BATCH = 2_000

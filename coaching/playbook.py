@@ -22,7 +22,7 @@ from .conditions import (
     conditions_from_json,
 )
 from .formatting import MISSING, count, money, percent, score
-from .language import in_sentence, pick, speaking
+from tiers.language import in_sentence, pick, speaking
 
 # Rule validation messages beyond the shared and the conditions' ones; a PlaybookError line reads
 # "<path>: <message>", e.g. "conditions[1].op: …".

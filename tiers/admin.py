@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .admin_paging import EstimatedCountPaginator
 from .choices import PolicyStatus, RunStatus, RunTrigger
-from .models import DailyMetric, Influencer, RefreshRun, TierDecision, TierOverride, TierPolicy
+from .models import DailyMetric, ImportBatch, Influencer, RefreshRun, TierDecision, TierOverride, TierPolicy
 from .rules import PolicyError, PolicyRules
 from .refresh import REFRESH_REQUEST_FAILED, RefreshError, refresh_for_policy, refresh_queue, refresh_request_message
 from .selectors import explain_now
@@ -313,3 +313,28 @@ class RefreshRunAdmin(admin.ModelAdmin):
             told = refresh_request_message(run)
             self.message_user(request, told, messages.ERROR if run.status == RunStatus.FAILED else messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:tiers_refreshrun_changelist"))
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(admin.ModelAdmin):
+    """Imports are read here; they are made, confirmed and followed on the staff import page."""
+
+    list_display = ("id", "file_name", "status", "source", "requested_by", "rows_read", "new", "updated", "unchanged",
+                    "rejected", "creators_created", "created_at", "page")
+    list_filter = ("status", "source")
+    search_fields = ("=sha256", "file_name")
+    list_select_related = ("requested_by",)
+    change_list_template = "admin/tiers/importbatch/change_list.html"
+
+    @admin.display(description=_("import page"))
+    def page(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("tiers:import_detail", args=[obj.pk]), _("open"))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -84,3 +84,29 @@ class StateSource(models.TextChoices):
     OVERRIDE = "override", _("Override")
     # The state every creator had when the history began to be recorded.
     BASELINE = "baseline", _("Baseline")
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", _("Waiting to be checked")
+    CHECKING = "checking", _("Checking")
+    CHECKED = "checked", _("Checked: waiting for confirmation")
+    QUEUED = "queued", _("Confirmed: waiting for a worker")
+    APPLYING = "applying", _("Importing")
+    APPLIED = "applied", _("Imported")
+    REFUSED = "refused", _("Refused")
+    FAILED = "failed", _("Failed")
+
+
+# An import writes while it is queued or applying: one such import of the same file at a time.
+IMPORT_WRITING = (ImportStatus.QUEUED, ImportStatus.APPLYING)
+IMPORT_RUNNING = (ImportStatus.UPLOADED, ImportStatus.CHECKING, ImportStatus.QUEUED, ImportStatus.APPLYING)
+
+
+class ImportSource(models.TextChoices):
+    UPLOAD = "upload", _("Staff upload")
+    COMMAND = "command", _("Command")
+
+
+class UnknownCreators(models.TextChoices):
+    CREATE = "create", _("Create them from the file's id, handle and category")
+    REPORT = "report", _("Reject their rows")

@@ -8,7 +8,10 @@ from django.utils.translation import gettext_lazy as _
 from .choices import (
     Category,
     CreatorType,
+    IMPORT_WRITING,
     DecisionCause,
+    ImportSource,
+    ImportStatus,
     InfluencerStatus,
     OverrideField,
     PolicyStatus,
@@ -16,6 +19,7 @@ from .choices import (
     RunTrigger,
     StateSource,
     Tier,
+    UnknownCreators,
 )
 
 
@@ -271,6 +275,8 @@ class RefreshRun(TimeStampedModel):
     replays = models.ForeignKey(
         "self", verbose_name=_("recomputes"), on_delete=models.SET_NULL, null=True, blank=True, related_name="replayed_by"
     )
+    # Null: every creator. Otherwise just these (sorted ids), e.g. those a metric import changed.
+    influencer_ids = models.JSONField(_("only these creators"), null=True, blank=True, editable=False)
     total = models.PositiveIntegerField(_("creators"), default=0)
     done = models.PositiveIntegerField(_("creators done"), default=0)
     chunk_count = models.PositiveIntegerField(default=0)
@@ -410,3 +416,97 @@ class TierDecision(models.Model):
     @property
     def type_changed(self):
         return self.type_before != self.type_after
+
+
+class ImportBatch(TimeStampedModel):
+    """One metric file checked or imported: who, what, how it went, and which creators it changed."""
+
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/", blank=True)  # an upload, until it is applied
+    file_name = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    size = models.PositiveBigIntegerField(_("bytes"), default=0)
+    source = models.CharField(_("source"), max_length=16, choices=ImportSource.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    # The staff's language when they asked: the worker writes reasons in it.
+    language = models.CharField(_("language"), max_length=16, default="zh-hans")
+    unknown_creators = models.CharField(_("unknown creators"), max_length=8, choices=UnknownCreators.choices,
+                                        default=UnknownCreators.CREATE)
+    encoding = models.CharField(_("encoding"), max_length=32, blank=True)  # as asked; blank = detect
+    sheet = models.CharField(_("sheet"), max_length=128, blank=True)
+    date_format = models.CharField(_("date format"), max_length=32, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=ImportStatus.choices, default=ImportStatus.UPLOADED)
+    # The task delivery (or command run) doing the current pass: a redelivery of the same task
+    # resumes it, anyone else leaves it alone.
+    claimed_by = models.CharField(max_length=64, blank=True)
+    # What the file turned out to be (encoding, delimiter, sheet, header line and mapping, unknown
+    # columns) and the check's counts.
+    report = models.JSONField(_("report"), default=dict, blank=True)
+    # Progress of the pass running now (or the last one): bytes of a CSV, rows of a sheet.
+    progress_done = models.PositiveBigIntegerField(default=0)
+    progress_total = models.PositiveBigIntegerField(default=0)
+    rows_read = models.PositiveIntegerField(_("rows read"), default=0)
+    new = models.PositiveIntegerField(_("new"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    creators_created = models.PositiveIntegerField(_("creators created"), default=0)
+    # The last line whose block is committed, with its counts: a redelivered apply resumes after it.
+    resume_after_line = models.BigIntegerField(default=0)
+    earliest_changed_on = models.DateField(_("earliest day changed"), null=True, blank=True)
+    # Set when the import changed a day that a refresh had already judged: the refresh after it must
+    # replay the changed creators from this day.
+    replay_from = models.DateField(_("replay from"), null=True, blank=True)
+    refresh_run = models.ForeignKey(RefreshRun, verbose_name=_("refresh"), on_delete=models.SET_NULL, null=True,
+                                    blank=True, related_name="+")
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("metric import")
+        verbose_name_plural = _("metric imports")
+        permissions = [("import_metrics", _("Can import metric files"))]
+        constraints = [
+            # Two imports of the same file at once: exactly one writes.
+            models.UniqueConstraint(fields=["sha256"], condition=models.Q(status__in=IMPORT_WRITING),
+                                    name="one_writing_import_per_file"),
+        ]
+
+    def __str__(self):
+        return f"import #{self.pk} {self.file_name} ({self.get_status_display()})"
+
+    @property
+    def duration(self):
+        return (self.finished_at - self.started_at) if self.finished_at and self.started_at else None
+
+
+class ImportChange(models.Model):
+    """A creator whose metrics an import changed, and the earliest day it changed: what the refresh
+    (or replay) after the import works on."""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="changes")
+    influencer = models.ForeignKey(Influencer, on_delete=models.CASCADE, related_name="+")
+    first_changed_on = models.DateField()
+    # The import created this creator: its first selling day follows the file's earliest day for them.
+    created = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["batch", "influencer"]
+        constraints = [models.UniqueConstraint(fields=["batch", "influencer"], name="one_change_per_creator_per_import")]
+
+
+class ImportRejection(models.Model):
+    """A row an import refused, with its cells as read and why, for staff to fix and upload again."""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="rejections")
+    line = models.BigIntegerField()
+    cells = models.JSONField(default=list)
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["batch", "line"]
+        indexes = [models.Index(fields=["batch", "line"], name="import_rejection_line")]

@@ -52,7 +52,7 @@ REPLAY_BEFORE_HISTORY = _(
     "Cannot replay from {date}: refresh #{run_id} ran before the state history began ({since}). "
     "Replay from a day refreshed after it."
 )
-REPLAY_NO_CREATORS = _("A replay of some creators needs at least one creator id.")
+REPLAY_NO_CREATORS = _("A refresh or replay of some creators needs at least one creator id.")
 REPLAY_UNKNOWN_CREATORS = _("No creator has the id(s) {ids}.")
 
 # What staff are told about the refresh they asked for, where a job is started.
@@ -151,7 +151,7 @@ def _active_run_locked() -> RefreshRun | None:
 
 def _chunk_bounds(run: RefreshRun) -> tuple[list[tuple[int, int, list[int] | None]], int]:
     """The run's chunks as (first_id, last_id, ids or None for everyone in between), and how many creators."""
-    some = run.replay.influencer_ids if run.replay_id else None
+    some = run.replay.influencer_ids if run.replay_id else run.influencer_ids
     if some is None:
         return [(first, last, None) for first, last in influencer_chunks(run.chunk_size)], Influencer.objects.count()
     slices = [some[i:i + run.chunk_size] for i in range(0, len(some), run.chunk_size)]
@@ -183,8 +183,9 @@ class Requested(NamedTuple):
 
 
 def _request(*, trigger: str, by, today: datetime.date | None, chunk_size: int | None, policy: TierPolicy | None,
-             queue: bool) -> Requested:
+             queue: bool, influencer_ids=None) -> Requested:
     today = today or timezone.localdate()
+    ids = _some_creators(influencer_ids)
     chunk_size = chunk_size or getattr(settings, "LADDER_REFRESH_CHUNK_SIZE", DEFAULT_CHUNK_SIZE)
     with _start_lock(), transaction.atomic():
         now = timezone.now()
@@ -195,7 +196,8 @@ def _request(*, trigger: str, by, today: datetime.date | None, chunk_size: int |
         if active is None:
             try:
                 with transaction.atomic():
-                    run = RefreshRun(policy=policy, trigger=trigger, run_date=today, requested_by=by, chunk_size=chunk_size)
+                    run = RefreshRun(policy=policy, trigger=trigger, run_date=today, requested_by=by, chunk_size=chunk_size,
+                                     influencer_ids=ids)
                     run.save()  # active=True: the unique index makes a racing starter fail here
                     return Requested(_activate(run, now), started=True)
             except IntegrityError:
@@ -205,33 +207,41 @@ def _request(*, trigger: str, by, today: datetime.date | None, chunk_size: int |
         if not queue:
             raise RefreshAlreadyRunning(active.pk)
         return Requested(_enqueue(trigger=trigger, by=by, today=today, chunk_size=chunk_size, policy=policy,
-                                  active=active), started=False)
+                                  active=active, ids=ids), started=False)
 
 
-def _enqueue(*, trigger, by, today, chunk_size, policy, active: RefreshRun) -> RefreshRun:
-    """Queue a run behind the active one, unless the same refresh is already queued or (a second beat) running."""
-    same = RefreshRun.objects.filter(status=RunStatus.PENDING, replay=None, run_date=today, policy=policy).first()
-    if same is not None:
-        return same
-    if trigger == RunTrigger.SCHEDULE and active.replay_id is None and (active.run_date, active.policy_id) == (today, policy.pk):
-        return active
+def _enqueue(*, trigger, by, today, chunk_size, policy, active: RefreshRun, ids: list[int] | None) -> RefreshRun:
+    """Queue a run behind the active one, unless the same refresh of everyone is already queued or (a
+    second beat) running."""
+    if ids is None:
+        same = RefreshRun.objects.filter(status=RunStatus.PENDING, replay=None, influencer_ids=None, run_date=today,
+                                         policy=policy).first()
+        if same is not None:
+            return same
+        if (trigger == RunTrigger.SCHEDULE and active.replay_id is None and active.influencer_ids is None
+                and (active.run_date, active.policy_id) == (today, policy.pk)):
+            return active
     return RefreshRun.objects.create(policy=policy, trigger=trigger, run_date=today, requested_by=by, chunk_size=chunk_size,
-                                     status=RunStatus.PENDING, active=None)
+                                     status=RunStatus.PENDING, active=None, influencer_ids=ids)
 
 
-def refresh_start(*, trigger: str, by=None, chunk_size: int | None = None, today: datetime.date | None = None) -> RefreshRun:
+def refresh_start(*, trigger: str, by=None, chunk_size: int | None = None, today: datetime.date | None = None,
+                  influencer_ids=None) -> RefreshRun:
     """Create the run and its chunks, active now. Raises RefreshAlreadyRunning while another run is
-    active, RefreshDateInPast for a day before the latest run's."""
-    return _request(trigger=trigger, by=by, today=today, chunk_size=chunk_size, policy=None, queue=False).run
+    active, RefreshDateInPast for a day before the latest run's. `influencer_ids`: only these creators."""
+    return _request(trigger=trigger, by=by, today=today, chunk_size=chunk_size, policy=None, queue=False,
+                    influencer_ids=influencer_ids).run
 
 
-def refresh_queue(*, trigger: str, by=None, today: datetime.date | None = None, policy: TierPolicy | None = None) -> RefreshRun:
+def refresh_queue(*, trigger: str, by=None, today: datetime.date | None = None, policy: TierPolicy | None = None,
+                  influencer_ids=None) -> RefreshRun:
     """Start a refresh on the workers, or queue it after the active run (the Celery path).
 
     Returns the run; `refresh_request_message` says what became of it. Raises RefreshError when it
     can be neither started nor queued. In a transaction, its chunks are sent when it commits.
     """
-    requested = _request(trigger=trigger, by=by, today=today, chunk_size=None, policy=policy, queue=True)
+    requested = _request(trigger=trigger, by=by, today=today, chunk_size=None, policy=policy, queue=True,
+                         influencer_ids=influencer_ids)
     if requested.started:
         run_id = requested.run.pk
         transaction.on_commit(lambda: refresh_dispatch(run_id=run_id))
@@ -268,7 +278,7 @@ def replay_start(*, from_date: datetime.date, influencer_ids=None, by=None, chun
     The state before `from_date` comes from the state history. Returns the first day's run.
     """
     chunk_size = chunk_size or getattr(settings, "LADDER_REFRESH_CHUNK_SIZE", DEFAULT_CHUNK_SIZE)
-    ids = _replay_ids(influencer_ids)
+    ids = _some_creators(influencer_ids)
     with _start_lock(), transaction.atomic():
         now = timezone.now()
         _fail_stale_runs(now)
@@ -297,7 +307,8 @@ def replay_start(*, from_date: datetime.date, influencer_ids=None, by=None, chun
         return _activate_next(now)
 
 
-def _replay_ids(influencer_ids) -> list[int] | None:
+def _some_creators(influencer_ids) -> list[int] | None:
+    """The creators a run is limited to, sorted (None: everyone); refuses an empty or unknown set."""
     if influencer_ids is None:
         return None
     ids = sorted({int(i) for i in influencer_ids})
@@ -919,10 +930,11 @@ def _run_in_process(run: RefreshRun | None, *, on_chunk: OnChunk | None, announc
 
 def refresh_run_sync(*, trigger: str = RunTrigger.COMMAND, by=None, chunk_size: int | None = None,
                      today: datetime.date | None = None, on_chunk: OnChunk | None = None,
-                     announce: bool = False) -> RefreshRun:
+                     announce: bool = False, influencer_ids=None) -> RefreshRun:
     """The whole refresh in this process, chunk by chunk (the command and the tests), then anything
-    queued behind it. `announce`: tell the listeners (coaching) in this process when it is done."""
-    run = refresh_start(trigger=trigger, by=by, chunk_size=chunk_size, today=today)
+    queued behind it. `announce`: tell the listeners (coaching) in this process when it is done.
+    `influencer_ids`: only these creators."""
+    run = refresh_start(trigger=trigger, by=by, chunk_size=chunk_size, today=today, influencer_ids=influencer_ids)
     return _run_in_process(run, on_chunk=on_chunk, announce=announce)[0]
 
 

@@ -299,3 +299,14 @@ def decide_now(*, influencer: Influencer, today: datetime.date | None = None):
 def explain_now(*, influencer: Influencer) -> dict | None:
     decided = decide_now(influencer=influencer)
     return None if decided is None else decided[1].explanation_json()
+
+
+# ---------------------------------------------------------------- metric imports
+
+
+def import_latest_judged_day() -> datetime.date | None:
+    """The latest day any refresh has judged (wholly or in part): metrics of that day or before
+    changed after it need a replay, not just a refresh."""
+    from .models import RefreshRun
+
+    return RefreshRun.objects.filter(chunks_done__gt=0).order_by("-run_date").values_list("run_date", flat=True).first()

@@ -1,6 +1,7 @@
 """Celery tasks of the tier engine: thin adapters that take ids and call `tiers.refresh`."""
 
 import datetime
+import logging
 
 from celery import group, shared_task
 from django.contrib.auth import get_user_model
@@ -9,12 +10,16 @@ from django.db import OperationalError
 from .choices import RunTrigger
 from .models import Influencer
 from .refresh import (
+    RefreshError,
     decision_announce,
     refresh_announce,
     refresh_chunk_on_worker,
     refresh_queue,
     replay_queue,
 )
+
+
+logger = logging.getLogger(__name__)
 
 
 def _user(user_id: int | None):
@@ -72,3 +77,39 @@ def after_refresh(run_id: int) -> None:
 def after_decision(decision_id: int) -> None:
     """What listens for a decision made outside a refresh (a staff override) runs here."""
     decision_announce(decision_id=decision_id)
+
+
+# ---------------------------------------------------------------- metric imports
+# A big file takes minutes; the limits stay under the broker's visibility timeout (2 h), so a
+# running import is never handed to a second worker. A redelivery after a worker died carries the
+# same task id: it resumes the batch (tiers.imports).
+
+
+@shared_task(name="tiers.import_check", soft_time_limit=90 * 60, time_limit=100 * 60)
+def import_check_task(batch_id: int) -> None:
+    from .imports import import_check
+
+    import_check(batch_id=batch_id, claim=import_check_task.request.id)
+
+
+@shared_task(name="tiers.import_apply", soft_time_limit=90 * 60, time_limit=100 * 60)
+def import_apply_task(batch_id: int) -> None:
+    from .imports import import_apply
+
+    import_apply(batch_id=batch_id, claim=import_apply_task.request.id)
+
+
+@shared_task(name="tiers.import_refresh", soft_time_limit=90 * 60, time_limit=100 * 60)
+def import_refresh_task(batch_id: int, requested_by_id: int | None = None) -> None:
+    """Refresh (or replay) the creators an import changed, then tell the listeners on the workers."""
+    from .imports import ImportStateError, refresh_after_import
+    from .models import ImportBatch
+
+    batch = ImportBatch.objects.get(pk=batch_id)
+    by = get_user_model().objects.filter(pk=requested_by_id).first() if requested_by_id else None
+    try:
+        run = refresh_after_import(batch=batch, by=by, announce=False)
+    except (ImportStateError, RefreshError) as exc:
+        logger.info("refresh after import #%s not run: %s", batch_id, exc)
+        return
+    after_refresh.delay(run.pk)

@@ -26,7 +26,7 @@ from coaching.services import (
 )
 from coaching.tests.factories import ProgramFactory, pool_with_products
 from tiers.choices import Tier
-from tiers.demo import seed_population
+from demo.population import seed_population
 from tiers.models import Influencer
 from tiers.refresh import refresh_run_sync
 from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days

@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "template_partials",
     "tiers",
     "coaching",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -89,6 +90,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files (metric imports) until they are applied; web and worker machines must share it.
+MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
+MEDIA_URL = "media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -151,5 +155,9 @@ LADDER_REFRESH_CHUNK_SIZE = env.int("LADDER_REFRESH_CHUNK_SIZE", default=5_000)
 LADDER_AFTER_REFRESH = ["coaching.services.assignment_after_refresh"]
 # Called with the id of a decision made outside a refresh (a staff override).
 LADDER_AFTER_DECISION = ["coaching.services.assignment_after_decision"]
-# Demo data of other apps, written by `seed_demo` after the creators and their metrics.
-LADDER_DEMO_SEEDERS = ["coaching.demo.seed_coaching_demo"]
+
+# Metric imports: the largest file accepted, and the most an XLSX sheet may be (its uncompressed XML):
+# the reader holds a whole sheet, about its XML's size, so 80 MB (some 90,000 rows of 17 columns) keeps
+# the import under 300 MB; a bigger sheet is refused with a request to save it as CSV, which streams.
+LADDER_IMPORT_MAX_BYTES = env.int("LADDER_IMPORT_MAX_MB", default=1024) * 1024 * 1024
+LADDER_IMPORT_XLSX_MAX_BYTES = env.int("LADDER_IMPORT_XLSX_MAX_MB", default=80) * 1024 * 1024

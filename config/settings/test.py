@@ -13,6 +13,9 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".pytest-db.sqlite3")}
 
+# Uploads go where the tests' worker, started with these settings, finds them.
+MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / ".pytest-media")
+
 # A Celery worker started by the tests opens the test database the test process created.
 _worker_database = env("LADDER_TEST_WORKER_DATABASE", default="")
 if _worker_database:

@@ -259,7 +259,7 @@ def test_refresh_tiers_backfills_a_given_date(population):
 
 
 def test_on_demo_data_every_tier_and_type_occurs_and_a_second_refresh_writes_nothing():
-    from tiers.demo import seed_population
+    from demo.population import seed_population
 
     seed_population(influencers=600, days=30, seed=11)
     refresh_run_sync()

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from tiers.choices import LADDER, TIER_RANK, CreatorType, OverrideField, Tier
-from tiers.demo import seed_population
+from demo.population import seed_population
 from tiers.models import Influencer, TierDecision, TierOverride
 from tiers.selectors import policy_rules_published, window_features
 from tiers.refresh import refresh_run_sync

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from coaching.models import Enrollment, ProductSelection, ReviewRequest
 from coaching.services import assignment_run
-from tiers.demo import seed_population
+from demo.population import seed_population
 from tiers.models import Influencer
 from tiers.refresh import refresh_run_sync
 

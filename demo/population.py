@@ -16,12 +16,14 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Permission
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from numpy.dtypes import StringDType
 from tqdm import tqdm
 
-from .choices import Category, InfluencerStatus
-from .models import DailyMetric, Influencer
+from tiers import bulk
+from tiers.choices import Category, InfluencerStatus
+from tiers.models import DailyMetric, Influencer
+
+from .programmes import seed_coaching_demo
 
 ALREADY_POPULATED = (
     "The database already has {count} influencers. Pass --replace to delete them and their metrics "
@@ -208,10 +210,7 @@ def seed_population(
                 bar.update(rows.influencers)
         writer.finish()
         login_count = demo_logins_ensure(password=settings.DEMO_PASSWORD) if logins else 0
-        # Other apps' demo data (coaching's products and campaigns), named in settings so tiers
-        # never imports them.
-        for dotted in getattr(settings, "LADDER_DEMO_SEEDERS", []):
-            import_string(dotted)(seed=seed)
+        seed_coaching_demo(seed=seed)
     return SeedResult(
         influencers=influencers,
         metrics=metrics,
@@ -640,26 +639,8 @@ class _CopyWriter:
 
     def __init__(self, count: int):
         self.now = str(connection.ops.adapt_datetimefield_value(timezone.now()))
-        self.influencer_table = connection.ops.quote_name(Influencer._meta.db_table)
-        self.metric_table = connection.ops.quote_name(DailyMetric._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                [Influencer._meta.db_table, count],
-            )
-            self.ids = sorted(row[0] for row in cursor.fetchall())
-            # A deferred foreign key queues one check per COPYed row and runs them at commit, which
-            # costs more than the load itself. As pg_restore does, constrain after loading: drop it
-            # here and add it back, exactly as it was, in finish(); ADD CONSTRAINT checks every row
-            # in one join, and a failure rolls the whole transaction (drop included) back.
-            cursor.execute(
-                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                "WHERE contype = 'f' AND conrelid = %s::regclass AND confrelid = %s::regclass",
-                [DailyMetric._meta.db_table, Influencer._meta.db_table],
-            )
-            self.foreign_keys = cursor.fetchall()
-            for name, _definition in self.foreign_keys:
-                cursor.execute(f"ALTER TABLE {self.metric_table} DROP CONSTRAINT {connection.ops.quote_name(name)}")
+        self.ids = bulk.reserve_ids(Influencer, count)
+        self.foreign_keys = bulk.foreign_keys_drop(DailyMetric, Influencer)
 
     def render(self, chunk: Chunk) -> _Rendered:
         ids = self.ids[chunk.start : chunk.start + chunk.size]
@@ -678,20 +659,13 @@ class _CopyWriter:
         )
 
     def write(self, rendered: _Rendered) -> int:
-        with connection.cursor() as cursor:
-            with cursor.copy(f"COPY {self.influencer_table} ({', '.join(INFLUENCER_COLUMNS)}) FROM STDIN") as copy:
-                copy.write(rendered.influencer_rows)
-            if rendered.metrics:
-                with cursor.copy(f"COPY {self.metric_table} ({', '.join(METRIC_COLUMNS)}) FROM STDIN") as copy:
-                    copy.write(rendered.metric_rows)
+        bulk.copy_text(Influencer, INFLUENCER_COLUMNS, rendered.influencer_rows)
+        if rendered.metrics:
+            bulk.copy_text(DailyMetric, METRIC_COLUMNS, rendered.metric_rows)
         return rendered.metrics
 
     def finish(self) -> None:
-        with connection.cursor() as cursor:
-            for name, definition in self.foreign_keys:
-                cursor.execute(
-                    f"ALTER TABLE {self.metric_table} ADD CONSTRAINT {connection.ops.quote_name(name)} {definition}"
-                )
+        bulk.foreign_keys_restore(DailyMetric, self.foreign_keys)
 
 
 class _InsertWriter:
@@ -699,9 +673,7 @@ class _InsertWriter:
 
     def __init__(self, count: int):
         self.now = connection.ops.adapt_datetimefield_value(timezone.now())
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {connection.ops.quote_name(Influencer._meta.db_table)}")
-            self.first_id = cursor.fetchone()[0] + 1
+        self.first_id = bulk.reserve_ids(Influencer, 1)[0]
 
     def render(self, chunk: Chunk) -> _Rendered:
         ids = list(range(self.first_id + chunk.start, self.first_id + chunk.start + chunk.size))
@@ -719,22 +691,13 @@ class _InsertWriter:
         )
 
     def write(self, rendered: _Rendered) -> int:
-        with connection.cursor() as cursor:
-            cursor.executemany(_insert_sql(Influencer, INFLUENCER_COLUMNS), rendered.influencer_rows)
-            if rendered.metrics:
-                cursor.executemany(_insert_sql(DailyMetric, METRIC_COLUMNS), rendered.metric_rows)
+        bulk.insert_rows(Influencer, INFLUENCER_COLUMNS, rendered.influencer_rows)
+        if rendered.metrics:
+            bulk.insert_rows(DailyMetric, METRIC_COLUMNS, rendered.metric_rows)
         return rendered.metrics
 
     def finish(self) -> None:
         pass
-
-
-def _insert_sql(model, columns) -> str:
-    quote = connection.ops.quote_name
-    return (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(map(quote, columns))}) "
-        f"VALUES ({', '.join(['%s'] * len(columns))})"
-    )
 
 
 def _metric_columns(chunk: Chunk, ids: list[int], *, null) -> list[list]:

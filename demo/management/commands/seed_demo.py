@@ -1,11 +1,11 @@
-"""`manage.py seed_demo`: fill the database with a synthetic demo population (see tiers.demo)."""
+"""`manage.py seed_demo`: fill the database with a synthetic demo population (see demo.population)."""
 
 import sys
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from tiers.demo import LOGINS_NEED_DEBUG, DemoRefused, seed_population
+from demo.population import LOGINS_NEED_DEBUG, DemoRefused, seed_population
 from tiers.models import Influencer
 
 

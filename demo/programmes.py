@@ -9,8 +9,8 @@ from django.utils import timezone
 from tiers.choices import Category
 from tiers.models import Influencer
 
-from .choices import EnrollmentPolicy, ProgramKind
-from .models import PoolProduct, Product, Program, TrafficRewardGrant
+from coaching.choices import EnrollmentPolicy, ProgramKind
+from coaching.models import PoolProduct, Product, Program, TrafficRewardGrant
 
 MERCHANTS = ["山野鲜果旗舰店", "花西子官方店", "南国食品", "小熊电器", "和田玉坊", "海澜之家", "babycare母婴", "良品铺子",
              "三只松鼠", "完美日记", "蕉下户外", "林氏家居"]

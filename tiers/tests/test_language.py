@@ -5,7 +5,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from coaching.formatting import money
-from coaching.language import is_chinese, pick, sentences, site_language, speaking
+from tiers.language import is_chinese, pick, sentences, site_language, speaking
 from coaching.models import Program
 
 # requested language → whether it reads Chinese. A language the site does not offer reads as the

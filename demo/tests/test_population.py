@@ -14,9 +14,9 @@ from django.db.models import Count, F, Q, Sum
 from django.test import override_settings
 from django.utils import timezone
 
-from tiers import demo
+from demo import population
 from tiers.choices import Category, InfluencerStatus
-from tiers.demo import ALREADY_POPULATED, LOGINS_NEED_DEBUG, DemoRefused, seed_population
+from demo.population import ALREADY_POPULATED, LOGINS_NEED_DEBUG, DemoRefused, seed_population
 from tiers.models import DailyMetric, Influencer
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +71,7 @@ def test_another_seed_gives_other_rows(seeded):
 
 def test_chunks_join_up_into_one_population(monkeypatch):
     # given chunks far smaller than the population
-    monkeypatch.setattr(demo, "CHUNK_SIZE", 128)
+    monkeypatch.setattr(population, "CHUNK_SIZE", 128)
 
     result = _seed()
 

@@ -1,0 +1,90 @@
+"""Set-based loading of many rows at once: COPY on PostgreSQL, executemany elsewhere."""
+
+from collections.abc import Iterable, Sequence
+
+from django.db import connection, models
+
+
+def table_name(table: str | type[models.Model]) -> str:
+    """The quoted name of a model's table, or of a table given by name (a staging table)."""
+    name = table if isinstance(table, str) else table._meta.db_table
+    return connection.ops.quote_name(name)
+
+
+def insert_sql(table: str | type[models.Model], columns: Sequence[str]) -> str:
+    """A parameterised INSERT of one row, for executemany."""
+    quote = connection.ops.quote_name
+    return (
+        f"INSERT INTO {table_name(table)} ({', '.join(map(quote, columns))}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+
+
+def copy_text(table: str | type[models.Model], columns: Sequence[str], text: str | bytes, *, csv: bool = False) -> None:
+    """PostgreSQL only: COPY rows already rendered as COPY text (tab-separated, \\N for null) or as CSV
+    (empty unquoted for null)."""
+    options = " WITH (FORMAT csv)" if csv else ""
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        with cursor.copy(f"COPY {table_name(table)} ({', '.join(map(quote, columns))}) FROM STDIN{options}") as copy:
+            copy.write(text)
+
+
+def insert_rows(table: str | type[models.Model], columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+    """Append rows of Python values: COPY on PostgreSQL, one executemany elsewhere."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            quote = connection.ops.quote_name
+            with cursor.copy(f"COPY {table_name(table)} ({', '.join(map(quote, columns))}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        cursor.executemany(insert_sql(table, columns), list(rows))
+
+
+def reserve_ids(model: type[models.Model], count: int) -> list[int]:
+    """`count` primary keys for rows about to be loaded with their ids given, ascending.
+
+    PostgreSQL draws them from the table's sequence, so concurrent writers never collide.
+    Elsewhere (SQLite: one writer at a time) they follow the highest id in use.
+    """
+    if count <= 0:
+        return []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [model._meta.db_table, count],
+            )
+            return sorted(row[0] for row in cursor.fetchall())
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table_name(model)}")
+        first = cursor.fetchone()[0] + 1
+    return list(range(first, first + count))
+
+
+def foreign_keys_drop(child: type[models.Model], parent: type[models.Model]) -> list[tuple[str, str]]:
+    """PostgreSQL: drop the foreign keys from `child` to `parent` for a big load; returns what
+    `foreign_keys_restore` needs to add them back exactly as they were. Elsewhere: nothing.
+
+    A deferred foreign key queues one check per loaded row and runs them at commit, which costs
+    more than the load itself. As pg_restore does, constrain after loading: ADD CONSTRAINT checks
+    every row in one join, and a failure rolls the whole transaction (drop included) back.
+    """
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE contype = 'f' AND conrelid = %s::regclass AND confrelid = %s::regclass",
+            [child._meta.db_table, parent._meta.db_table],
+        )
+        dropped = cursor.fetchall()
+        for name, _definition in dropped:
+            cursor.execute(f"ALTER TABLE {table_name(child)} DROP CONSTRAINT {connection.ops.quote_name(name)}")
+    return dropped
+
+
+def foreign_keys_restore(child: type[models.Model], dropped: list[tuple[str, str]]) -> None:
+    with connection.cursor() as cursor:
+        for name, definition in dropped:
+            cursor.execute(f"ALTER TABLE {table_name(child)} ADD CONSTRAINT {connection.ops.quote_name(name)} {definition}")
