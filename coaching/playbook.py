@@ -262,8 +262,8 @@ def rule_from_json(data: dict) -> PlaybookRule:
         if priority is None:
             errors.append(f"priority: {NOT_A_WHOLE_NUMBER}")
 
-    tiers = _choices(data, "tiers", Tier.values, UNKNOWN_TIER, errors)
-    types = _choices(data, "types", CreatorType.values, UNKNOWN_CREATOR_TYPE, errors)
+    tiers = choice_list(data, "tiers", Tier.values, UNKNOWN_TIER, errors)
+    types = choice_list(data, "types", CreatorType.values, UNKNOWN_CREATOR_TYPE, errors)
     targets = _targets(data.get("targets", {}), errors)
     conditions = _conditions(data.get("conditions", []), errors)
 
@@ -295,7 +295,8 @@ def rule_from_json(data: dict) -> PlaybookRule:
     )
 
 
-def _choices(data, key, allowed, unknown, errors) -> tuple[str, ...]:
+def choice_list(data, key, allowed, unknown, errors) -> tuple[str, ...]:
+    """The list at data[key], each value among `allowed`; every problem appended to `errors` as "key[i]: …"."""
     raw = data.get(key, [])
     if not isinstance(raw, list):
         errors.append(f"{key}: {NOT_A_LIST}")

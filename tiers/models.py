@@ -1,26 +1,71 @@
 """Creators and the daily metrics their tier and type are computed from."""
 
+import math
+import re
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .choices import (
+    OVERRIDE_VALUE_CHOICES,
+    OVERRIDE_VALUES,
     Category,
     CreatorType,
     DecisionCause,
     InfluencerStatus,
+    OverrideEndReason,
     OverrideField,
     PolicyStatus,
     RunStatus,
     RunTrigger,
     Tier,
 )
+from .json_checks import is_json
+
+_AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
+OVERRIDE_VALUE_MISFIT = _("A tier override takes a tier, a creator-type override a creator type.")
+CATEGORY_GMV_NOT_AN_OBJECT = _("GMV by category must be an object such as {\"beauty\": \"1234.50\"}.")
+CATEGORY_GMV_UNKNOWN = _("%(category)r is not a category; use one of: %(choices)s.")
+CATEGORY_GMV_NOT_MONEY = _("GMV of %(category)s must be a non-negative amount, not %(value)r.")
+
+
+def validate_category_gmv(value) -> None:
+    """GMV by category: known categories → non-negative amounts, as decimal strings or numbers.
+
+    The refresh sums these in SQL; one bad value would fail every creator's refresh.
+    """
+    if not isinstance(value, dict):
+        raise ValidationError(CATEGORY_GMV_NOT_AN_OBJECT, code="invalid")
+    errors = []
+    for category, amount in value.items():
+        if category not in Category.values:
+            errors.append(ValidationError(CATEGORY_GMV_UNKNOWN, code="invalid",
+                                          params={"category": category, "choices": ", ".join(Category.values)}))
+        elif not _is_amount(amount):
+            errors.append(ValidationError(CATEGORY_GMV_NOT_MONEY, code="invalid",
+                                          params={"category": category, "value": amount}))
+    if errors:
+        raise ValidationError(errors)
+
+
+def _is_amount(amount) -> bool:
+    if isinstance(amount, str):
+        return _AMOUNT.fullmatch(amount) is not None  # what both engines' CAST reads as a number
+    # bool is an int to Python; NaN and infinity are no amounts.
+    return isinstance(amount, (int, float)) and not isinstance(amount, bool) and math.isfinite(amount) and amount >= 0
+
+
+def _user(verbose_name, *, on_delete=models.SET_NULL, null=True):
+    return models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=verbose_name, on_delete=on_delete, null=null,
+                             blank=null, related_name="+")
 
 
 class TimeStampedModel(models.Model):
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         abstract = True
@@ -90,7 +135,8 @@ def _rate(verbose_name):
 class DailyMetric(models.Model):
     """One creator's sales and content figures for one day; money in yuan."""
 
-    influencer = models.ForeignKey(Influencer, on_delete=models.CASCADE, related_name="daily_metrics")
+    influencer = models.ForeignKey(Influencer, verbose_name=_("influencer"), on_delete=models.CASCADE,
+                                   related_name="daily_metrics")
     date = models.DateField(_("date"))
     followers = models.PositiveBigIntegerField(_("followers"), default=0)
     gmv = _money(_("GMV"))
@@ -114,7 +160,7 @@ class DailyMetric(models.Model):
     refund_rate = _rate(_("refund rate"))
     repeat_buyer_rate = _rate(_("repeat-buyer rate"))
     # {"beauty": "1234.50", ...}: GMV by category, yuan as strings so no float creeps in.
-    category_gmv = models.JSONField(_("GMV by category"), default=dict, blank=True)
+    category_gmv = models.JSONField(_("GMV by category"), default=dict, blank=True, validators=[validate_category_gmv])
 
     class Meta:
         ordering = ["influencer_id", "-date"]
@@ -136,6 +182,8 @@ class DailyMetric(models.Model):
                 condition=models.Q(gmv__gte=0, live_gmv__gte=0, video_gmv__gte=0, storefront_gmv__gte=0),
                 name="dailymetric_money_not_negative",
             ),
+            models.CheckConstraint(condition=is_json("category_gmv", "object"), name="dailymetric_category_gmv_object",
+                                   violation_error_message=CATEGORY_GMV_NOT_AN_OBJECT),
         ]
         indexes = [
             # Window scans ("every creator, last 30 days") read by date first.
@@ -160,13 +208,10 @@ class TierPolicy(TimeStampedModel):
     # PolicyRules.to_json(): validated by tiers.rules.PolicyRules.from_json on every write.
     rules = models.JSONField(_("rules"))
     notes = models.TextField(_("notes"), blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    created_by = _user(_("created by"))
+    updated_by = _user(_("last edited by"))
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
-    published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    published_by = _user(_("published by"))
 
     objects = TierPolicyQuerySet.as_manager()
 
@@ -174,10 +219,13 @@ class TierPolicy(TimeStampedModel):
         ordering = ["-version"]
         verbose_name = _("tier policy")
         verbose_name_plural = _("tier policies")
+        permissions = [("publish_tierpolicy", _("Can publish a tier policy (re-tiers every creator)"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["status"], condition=models.Q(status=PolicyStatus.PUBLISHED), name="one_published_policy"
             ),
+            models.CheckConstraint(condition=is_json("rules", "object"), name="policy_rules_object",
+                                   violation_error_message=_("A policy's rules must be an object.")),
         ]
 
     def __str__(self):
@@ -192,14 +240,17 @@ class TierOverrideQuerySet(models.QuerySet):
 class TierOverride(TimeStampedModel):
     """A staff pin of a creator's tier or type, with a reason and an optional expiry."""
 
-    influencer = models.ForeignKey(Influencer, on_delete=models.CASCADE, related_name="overrides")
+    influencer = models.ForeignKey(Influencer, verbose_name=_("influencer"), on_delete=models.CASCADE,
+                                   related_name="overrides")
     field = models.CharField(_("field"), max_length=16, choices=OverrideField.choices)
-    value = models.CharField(_("value"), max_length=16)
+    value = models.CharField(_("value"), max_length=16, choices=OVERRIDE_VALUE_CHOICES,
+                             help_text=_("a tier for a tier override, a creator type for a type override"))
     reason = models.TextField(_("reason"))
-    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True, help_text=_("empty: until ended"))
+    created_by = _user(_("created by"), on_delete=models.PROTECT, null=False)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
-    end_reason = models.CharField(_("end reason"), max_length=32, blank=True)
+    ended_by = _user(_("ended by"))
+    end_reason = models.CharField(_("end reason"), max_length=32, blank=True, choices=OverrideEndReason.choices)
 
     objects = TierOverrideQuerySet.as_manager()
 
@@ -207,11 +258,20 @@ class TierOverride(TimeStampedModel):
         ordering = ["-created_at"]
         verbose_name = _("override")
         verbose_name_plural = _("overrides")
+        permissions = [("end_tieroverride", _("Can end an override"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["influencer", "field"], condition=models.Q(ended_at__isnull=True), name="one_open_override_per_field"
             ),
             models.CheckConstraint(condition=~models.Q(reason=""), name="override_reason_required"),
+            models.CheckConstraint(
+                condition=models.Q(
+                    *(models.Q(field=field, value__in=choices.values) for field, choices in OVERRIDE_VALUES.items()),
+                    _connector=models.Q.OR,
+                ),
+                name="override_value_fits_field",
+                violation_error_message=OVERRIDE_VALUE_MISFIT,
+            ),
         ]
         indexes = [models.Index(fields=["ended_at", "expires_at"], name="override_open_expiry")]
 
@@ -222,19 +282,17 @@ class TierOverride(TimeStampedModel):
 class RefreshRun(TimeStampedModel):
     """One refresh of every creator's tier and type; progress and counts for staff and the API."""
 
-    policy = models.ForeignKey(TierPolicy, on_delete=models.PROTECT, related_name="refresh_runs")
+    policy = models.ForeignKey(TierPolicy, verbose_name=_("policy"), on_delete=models.PROTECT, related_name="refresh_runs")
     trigger = models.CharField(_("trigger"), max_length=16, choices=RunTrigger.choices)
     status = models.CharField(_("status"), max_length=16, choices=RunStatus.choices, default=RunStatus.RUNNING)
     # True while the run is in progress, NULL after: the unique index lets only one run be active.
     active = models.BooleanField(null=True, default=True, editable=False)
     run_date = models.DateField(_("refresh date"))
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    requested_by = _user(_("requested by"))
     total = models.PositiveIntegerField(_("creators"), default=0)
     done = models.PositiveIntegerField(_("creators done"), default=0)
-    chunk_count = models.PositiveIntegerField(default=0)
-    chunks_done = models.PositiveIntegerField(default=0)
+    chunk_count = models.PositiveIntegerField(_("chunks"), default=0)
+    chunks_done = models.PositiveIntegerField(_("chunks done"), default=0)
     newly_classified = models.PositiveIntegerField(_("first classified"), default=0)
     promoted = models.PositiveIntegerField(_("promoted"), default=0)
     demoted = models.PositiveIntegerField(_("demoted"), default=0)
@@ -249,6 +307,7 @@ class RefreshRun(TimeStampedModel):
         ordering = ["-started_at"]
         verbose_name = _("refresh run")
         verbose_name_plural = _("refresh runs")
+        permissions = [("start_refreshrun", _("Can start a refresh of every creator"))]
         constraints = [models.UniqueConstraint(fields=["active"], name="one_active_refresh")]
 
     def __str__(self):
@@ -262,35 +321,38 @@ class RefreshRun(TimeStampedModel):
 class RefreshChunk(models.Model):
     """A slice of creators by id; `done_at` is set in the same transaction as its writes."""
 
-    run = models.ForeignKey(RefreshRun, on_delete=models.CASCADE, related_name="chunks")
-    index = models.PositiveIntegerField()
-    first_id = models.BigIntegerField()
-    last_id = models.BigIntegerField()
-    done_at = models.DateTimeField(null=True, blank=True)
+    run = models.ForeignKey(RefreshRun, verbose_name=_("refresh run"), on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField(_("index"))
+    first_id = models.BigIntegerField(_("first creator id"))
+    last_id = models.BigIntegerField(_("last creator id"))
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
 
     class Meta:
         ordering = ["run", "index"]
+        verbose_name = _("refresh chunk")
+        verbose_name_plural = _("refresh chunks")
         constraints = [models.UniqueConstraint(fields=["run", "index"], name="one_chunk_per_index")]
 
 
 class TierDecision(models.Model):
     """Append-only ledger: one row each time a creator's tier or type changed, with why."""
 
-    influencer = models.ForeignKey(Influencer, on_delete=models.CASCADE, related_name="decisions")
-    tier_before = models.CharField(max_length=16, choices=Tier.choices, null=True, blank=True)
-    tier_after = models.CharField(max_length=16, choices=Tier.choices)
-    type_before = models.CharField(max_length=16, choices=CreatorType.choices, null=True, blank=True)
-    type_after = models.CharField(max_length=16, choices=CreatorType.choices, null=True, blank=True)
-    policy = models.ForeignKey(TierPolicy, on_delete=models.PROTECT, related_name="decisions", null=True)
-    features = models.JSONField(default=dict)
-    explanation = models.JSONField(default=dict)
-    cause = models.CharField(max_length=24, choices=DecisionCause.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    refresh_run = models.ForeignKey(RefreshRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="decisions")
-    decided_on = models.DateField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    influencer = models.ForeignKey(Influencer, verbose_name=_("influencer"), on_delete=models.CASCADE,
+                                   related_name="decisions")
+    tier_before = models.CharField(_("tier before"), max_length=16, choices=Tier.choices, null=True, blank=True)
+    tier_after = models.CharField(_("tier after"), max_length=16, choices=Tier.choices)
+    type_before = models.CharField(_("type before"), max_length=16, choices=CreatorType.choices, null=True, blank=True)
+    type_after = models.CharField(_("type after"), max_length=16, choices=CreatorType.choices, null=True, blank=True)
+    policy = models.ForeignKey(TierPolicy, verbose_name=_("policy"), on_delete=models.PROTECT, related_name="decisions",
+                               null=True)
+    features = models.JSONField(_("features"), default=dict)
+    explanation = models.JSONField(_("explanation"), default=dict)
+    cause = models.CharField(_("cause"), max_length=24, choices=DecisionCause.choices)
+    actor = _user(_("actor"))
+    refresh_run = models.ForeignKey(RefreshRun, verbose_name=_("refresh run"), on_delete=models.SET_NULL, null=True,
+                                    blank=True, related_name="decisions")
+    decided_on = models.DateField(_("decided on"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -299,6 +361,8 @@ class TierDecision(models.Model):
         constraints = [
             # A redelivered chunk cannot write a creator's decision twice in one run.
             models.UniqueConstraint(fields=["influencer", "refresh_run"], name="one_decision_per_run"),
+            models.CheckConstraint(condition=models.Q(is_json("features", "object"), is_json("explanation", "object")),
+                                   name="decision_json_objects"),
         ]
         indexes = [
             models.Index(fields=["influencer", "-created_at"], name="decision_history"),
