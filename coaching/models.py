@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from tiers.choices import Category, CreatorType, Tier
@@ -231,7 +231,8 @@ class Enrollment(TimeStampedModel):
         ]
 
     def __str__(self):
-        return f"{self.influencer_id} in {self.program_id} ({self.status})"
+        return gettext("creator #%(influencer)s in programme #%(program)s (%(status)s)") % {
+            "influencer": self.influencer_id, "program": self.program_id, "status": self.get_status_display()}
 
 
 class TaskCompletion(models.Model):
@@ -246,6 +247,10 @@ class TaskCompletion(models.Model):
         verbose_name = _("task completion")
         verbose_name_plural = _("task completions")
         constraints = [models.UniqueConstraint(fields=["enrollment", "task"], name="one_completion_per_task")]
+
+    def __str__(self):
+        return gettext("task #%(task)s done in enrolment #%(enrollment)s") % {"task": self.task_id,
+                                                                              "enrollment": self.enrollment_id}
 
 
 class AssignmentRun(TimeStampedModel):
@@ -273,7 +278,8 @@ class AssignmentRun(TimeStampedModel):
         constraints = [models.UniqueConstraint(fields=["active"], name="one_active_assignment")]
 
     def __str__(self):
-        return f"assignment #{self.pk} {self.run_date} {self.status}"
+        return gettext("assignment #%(id)s of %(date)s (%(status)s)") % {
+            "id": self.pk, "date": self.run_date, "status": self.get_status_display()}
 
 
 class EnrollmentEvent(models.Model):
@@ -297,6 +303,10 @@ class EnrollmentEvent(models.Model):
         verbose_name = _("enrolment event")
         verbose_name_plural = _("enrolment events")
         indexes = [models.Index(fields=["enrollment", "-at"], name="enrollment_event_history")]
+
+    def __str__(self):
+        return gettext("enrolment #%(enrollment)s: %(reason)s") % {"enrollment": self.enrollment_id,
+                                                                    "reason": self.get_reason_display()}
 
 
 class Product(models.Model):
@@ -336,6 +346,9 @@ class PoolProduct(models.Model):
         verbose_name_plural = _("products in the pool")
         constraints = [models.UniqueConstraint(fields=["pool", "product"], name="one_product_per_pool")]
 
+    def __str__(self):
+        return gettext("product #%(product)s in pool #%(pool)s") % {"product": self.product_id, "pool": self.pool_id}
+
 
 class ProductSelection(models.Model):
     """A product a creator picked from a pool open to them."""
@@ -351,6 +364,10 @@ class ProductSelection(models.Model):
         verbose_name = _("product pick")
         verbose_name_plural = _("product picks")
         constraints = [models.UniqueConstraint(fields=["influencer", "product"], name="one_selection_per_product")]
+
+    def __str__(self):
+        return gettext("creator #%(influencer)s picked product #%(product)s") % {"influencer": self.influencer_id,
+                                                                                  "product": self.product_id}
 
 
 class TrafficRewardGrant(models.Model):
@@ -376,6 +393,10 @@ class TrafficRewardGrant(models.Model):
             models.UniqueConstraint(fields=["influencer", "merchant", "period_start", "period_end"], name="one_grant_per_period"),
             models.CheckConstraint(condition=models.Q(period_end__gte=models.F("period_start")), name="grant_period_ordered"),
         ]
+
+    def __str__(self):
+        return gettext("traffic reward #%(id)s for creator #%(influencer)s") % {"id": self.pk,
+                                                                                 "influencer": self.influencer_id}
 
 
 class PlaybookRule(TimeStampedModel):
@@ -426,6 +447,10 @@ class CoachingNote(TimeStampedModel):
         ordering = ["-created_at", "-id"]
         verbose_name = _("coaching note")
         verbose_name_plural = _("coaching notes")
+
+    def __str__(self):
+        return gettext("coaching note #%(id)s on creator #%(influencer)s") % {"id": self.pk,
+                                                                               "influencer": self.influencer_id}
 
 
 class ReviewRequestQuerySet(models.QuerySet):
@@ -479,7 +504,9 @@ class ReviewRequest(TimeStampedModel):
         ]
 
     def __str__(self):
-        return f"review #{self.pk} {self.influencer_id} {self.subject} ({self.status})"
+        return gettext("review #%(id)s of creator #%(influencer)s: %(subject)s (%(status)s)") % {
+            "id": self.pk, "influencer": self.influencer_id, "subject": self.get_subject_display(),
+            "status": self.get_status_display()}
 
 
 class NotificationQuerySet(models.QuerySet):
@@ -531,7 +558,8 @@ class Notification(models.Model):
         indexes = [models.Index(fields=["influencer", "read_at", "-created_at"], name="notification_inbox")]
 
     def __str__(self):
-        return f"{self.influencer_id} {self.kind} #{self.pk}"
+        return gettext("notification #%(id)s to creator #%(influencer)s: %(kind)s") % {
+            "id": self.pk, "influencer": self.influencer_id, "kind": self.get_kind_display()}
 
 
 class GrowthPlan(Influencer):

@@ -298,6 +298,10 @@ class RefreshRunAdmin(ReadOnlyAdmin):
     def progress(self, obj):
         return f"{obj.done}/{obj.total}"
 
+    @admin.display(description=_("duration"))
+    def duration(self, obj):
+        return obj.duration
+
     def has_start_permission(self, request):
         return has_model_permission(request, self.opts, "start")
 

@@ -41,7 +41,7 @@ def is_list_of(field: str, values) -> Q:
     leaves a character behind.
     """
     text = JSONText(field)
-    for value in sorted(values, key=len, reverse=True):
+    for value in values:
         text = Replace(text, Value(f'"{value}"'), Value(""))
     for separator in (",", " "):
         text = Replace(text, Value(separator), Value(""))

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .choices import (
@@ -191,7 +192,7 @@ class DailyMetric(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.influencer_id} {self.date}"
+        return gettext("creator #%(influencer)s on %(date)s") % {"influencer": self.influencer_id, "date": self.date}
 
 
 class TierPolicyQuerySet(models.QuerySet):
@@ -276,7 +277,8 @@ class TierOverride(TimeStampedModel):
         indexes = [models.Index(fields=["ended_at", "expires_at"], name="override_open_expiry")]
 
     def __str__(self):
-        return f"{self.influencer_id} {self.field}={self.value}"
+        return gettext("creator #%(influencer)s: %(field)s → %(value)s") % {
+            "influencer": self.influencer_id, "field": self.get_field_display(), "value": self.get_value_display()}
 
 
 class RefreshRun(TimeStampedModel):
@@ -286,7 +288,7 @@ class RefreshRun(TimeStampedModel):
     trigger = models.CharField(_("trigger"), max_length=16, choices=RunTrigger.choices)
     status = models.CharField(_("status"), max_length=16, choices=RunStatus.choices, default=RunStatus.RUNNING)
     # True while the run is in progress, NULL after: the unique index lets only one run be active.
-    active = models.BooleanField(null=True, default=True, editable=False)
+    active = models.BooleanField(_("active"), null=True, default=True, editable=False)
     run_date = models.DateField(_("refresh date"))
     requested_by = _user(_("requested by"))
     total = models.PositiveIntegerField(_("creators"), default=0)
@@ -311,7 +313,8 @@ class RefreshRun(TimeStampedModel):
         constraints = [models.UniqueConstraint(fields=["active"], name="one_active_refresh")]
 
     def __str__(self):
-        return f"refresh #{self.pk} {self.run_date} {self.get_status_display()}"
+        return gettext("refresh #%(id)s of %(date)s (%(status)s)") % {
+            "id": self.pk, "date": self.run_date, "status": self.get_status_display()}
 
     @property
     def duration(self):
@@ -332,6 +335,9 @@ class RefreshChunk(models.Model):
         verbose_name = _("refresh chunk")
         verbose_name_plural = _("refresh chunks")
         constraints = [models.UniqueConstraint(fields=["run", "index"], name="one_chunk_per_index")]
+
+    def __str__(self):
+        return gettext("chunk %(index)s of refresh #%(run)s") % {"index": self.index, "run": self.run_id}
 
 
 class TierDecision(models.Model):
@@ -370,7 +376,10 @@ class TierDecision(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.influencer_id}: {self.tier_before}→{self.tier_after}, {self.type_before}→{self.type_after}"
+        return gettext("creator #%(influencer)s: %(tier_before)s → %(tier_after)s, %(type_before)s → %(type_after)s") % {
+            "influencer": self.influencer_id, "tier_before": self.get_tier_before_display() or "—",
+            "tier_after": self.get_tier_after_display(), "type_before": self.get_type_before_display() or "—",
+            "type_after": self.get_type_after_display() or "—"}
 
     @property
     def tier_changed(self):
