@@ -1,6 +1,5 @@
 """What every admin page shares: actions refused with 403, JSON without NaN, read-only models, service refusals shown."""
 
-import json
 import math
 
 from django import forms
@@ -13,11 +12,11 @@ from django.http import HttpResponseBadRequest, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
+from .services import ServiceError
+
 # Words of Django's own admin pages (the column heads of its model lists, for screen readers) that
 # Django's Chinese catalogue lacks: listed here so our catalogue keeps their Chinese.
 DJANGO_ADMIN_WORDS = (gettext_noop("Model name"), gettext_noop("Add link"), gettext_noop("Change or view list link"))
-
-from .services import ServiceError
 
 JSON_NOT_FINITE = _("NaN and Infinity are not numbers JSON can hold; write a number.")
 JSON_NUL = _("Text in JSON cannot contain the NUL character (\\u0000).")
@@ -59,7 +58,8 @@ def could_be_pk(field, value) -> bool:
 
 class StrictJSONField(forms.JSONField):
     """A JSON form field that accepts only what every database stores and reads back: no NaN or
-    Infinity (nor 1e999, which parses as infinity), no nesting deep enough to break the parser."""
+    Infinity (nor 1e999, which parses as infinity), no NUL in text, no nesting deep enough to break
+    the parser."""
 
     default_error_messages = {"not_finite": JSON_NOT_FINITE, "nul": JSON_NUL, "too_deep": JSON_TOO_DEEP}
 

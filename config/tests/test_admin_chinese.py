@@ -4,7 +4,6 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from django.contrib import admin
 from django.contrib.admin.utils import label_for_field
 from django.test import RequestFactory
 from django.utils import translation
