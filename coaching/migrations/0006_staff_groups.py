@@ -2,6 +2,7 @@
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
+from django.db.migrations.state import AppConfigStub
 from django.db.models import Q
 
 # What each role may do, as "<app>.<codename>". A role is one entry; the read-only analyst comes in
@@ -50,11 +51,9 @@ def create_staff_groups(apps, schema_editor):
     # On a new database, permissions are made after the last migration (post_migrate): make them
     # now, from the models as this migration sees them, so the groups can hold them.
     for app_config in apps.get_app_configs():
-        stub = getattr(app_config, "models_module", None) is None  # a migration's app state, not the running app
-        if stub:
-            app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        if stub:
+        if isinstance(app_config, AppConfigStub):
+            app_config.models_module = True  # create_permissions skips an app without it
+            create_permissions(app_config, apps=apps, verbosity=0)
             app_config.models_module = None
 
     Group = apps.get_model("auth", "Group")

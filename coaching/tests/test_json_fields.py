@@ -6,7 +6,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from coaching.admin import CRITERION_REQUIRED, CRITERIA_NOT_A_LIST
+from coaching.admin import CRITERIA_NOT_A_LIST, CRITERION_NOT_ONE, CRITERION_REQUIRED
 from coaching.models import Notification, PlaybookRule, Program, Stage, Task
 from coaching.reviews import review_reply, review_request_create
 from coaching.tests.factories import ProgramFactory
@@ -111,7 +111,7 @@ def test_stage_criteria_are_checked_as_a_row_of_the_programme(admin_client, vill
 
 @pytest.mark.parametrize(("check_by", "value", "message"), [
     ("metric", '{"metric": "orders", "op": "=>", "value": 1}', "criterion[0].op: must be one of <, <=, >, >=, ==, !="),
-    ("metric", '[{"metric": "orders", "op": ">=", "value": 1}]', "Write one condition as an object, {} for none."),
+    ("metric", '[{"metric": "orders", "op": ">=", "value": 1}]', str(CRITERION_NOT_ONE)),
     ("metric", "{}", str(CRITERION_REQUIRED)),
     ("metric", '{"metric": "orders", "op": ">=", "value": NaN}', str(JSON_NOT_FINITE)),
     ("self_report", '{"metric": "nope", "op": ">=", "value": 1}', "criterion[0].metric: unknown metric 'nope'"),

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from tiers.models import DailyMetric, TierDecision, TierPolicy, validate_category_gmv
+from tiers.models import CATEGORY_GMV_NOT_AN_OBJECT, DailyMetric, TierDecision, TierPolicy, validate_category_gmv
 from tiers.rules import PolicyRules
 from tiers.services import refresh_run_sync
 from tiers.tests.factories import DailyMetricFactory, InfluencerFactory, metric_days
@@ -21,8 +21,8 @@ def test_gmv_by_category_accepts_known_categories_and_amounts(value):
 
 
 @pytest.mark.parametrize(("value", "named"), [
-    ([], "object"),
-    ("beauty", "object"),
+    ([], str(CATEGORY_GMV_NOT_AN_OBJECT)),
+    ("beauty", str(CATEGORY_GMV_NOT_AN_OBJECT)),
     ({"shoes": "10"}, "'shoes'"),
     ({"beauty": "-1"}, "beauty"),
     ({"beauty": "1e3"}, "beauty"),
