@@ -2,9 +2,12 @@
 
 import datetime
 
+from celery.schedules import ParseException
+from celery.schedules import crontab as celery_crontab
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth import get_permission_codename
+from django.contrib.auth import get_permission_codename, get_user_model
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
@@ -12,11 +15,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django_celery_beat import admin as beat_admin
-from celery.schedules import ParseException
-from celery.schedules import crontab as celery_crontab
 from django_celery_beat.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule
 
 from .admin_base import JSON_TOO_DEEP, ReadOnlyAdmin, ReadOnlyInline, StaffAdmin, StaffAdminMixin, StaffInlineMixin
