@@ -65,15 +65,17 @@ def days_ago(today):
 # its forward function, in the order migrating runs them.
 SHIPPED = [
     ("tiers.migrations.0003_default_policy", "create_default_policy"),
+    ("tiers.migrations.0010_default_policy_words", "reword"),
     ("coaching.migrations.0002_default_programmes", "create_programmes"),
     ("coaching.migrations.0003_default_playbook", "create_playbook"),
     ("coaching.migrations.0005_one_condition_language", "forwards"),
+    ("coaching.migrations.0008_staff_groups", "create_staff_groups"),
 ]
 
 
 @pytest.fixture
 def shipped_defaults(transactional_db):
-    """What migrating ships (content types, the default policy, programmes and playbook), for a
+    """What migrating ships (content types, the default policy, programmes, playbook and staff groups), for a
     transactional test (a worker or browser test), which starts from a flushed database.
 
     Such tests do not use serialized rollback: after the browser tests it cannot be relied on

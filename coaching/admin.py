@@ -4,17 +4,20 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Case, OuterRef, Subquery, Value, When
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from tiers.admin import InfluencerAdmin, ReadOnlyInline, RefreshRunAdmin
+from tiers.admin import InfluencerAdmin, RefreshRunAdmin
+from tiers.admin_base import ReadOnlyAdmin, ReadOnlyInline, StaffAdmin, StaffStackedInline, StaffTabularInline
 from tiers.admin_paging import EstimatedCountPaginator
 from tiers.models import Influencer, RefreshRun
 
 from . import playbook
-from .choices import AssignmentStatus, ReviewStatus
-from .conditions import ConditionError, conditions_from_json
+from .choices import AssignmentStatus, EnrollmentSource, ReviewStatus, TaskCheck
+from .conditions import ConditionError, condition_from_json, conditions_from_json
 from .models import (
     AssignmentRun,
     CoachingNote,
@@ -32,48 +35,40 @@ from .models import (
     TrafficRewardGrant,
 )
 from .reviews import REVIEW_CLOSED, REVIEW_REPLY_REQUIRED, review_close, review_reply
-from .services import CoachingError, campaign_record_result, coaching_note_create, enrollment_sign_up
+from .rules import ELIGIBILITY_LISTS, eligibility_list_errors
+from .services import CoachingError, campaign_record_result, coaching_note_create, enrollment_sign_up, enrollment_sign_up_check
+
+CRITERIA_NOT_A_LIST = _("Write a list of conditions, [] for none.")
+CRITERION_NOT_ONE = _("Write one condition as an object, {} for none.")
+CRITERION_REQUIRED = _("A task checked from metrics needs its condition.")
 
 
-class StageInline(admin.TabularInline):
-    model = Stage
-    fields = ("order", "name_zh", "name_en", "entry_criteria", "exit_criteria", "exit_needs_tasks")
-    extra = 0
-    show_change_link = True
-
-
-class PoolProductInline(admin.TabularInline):
-    model = PoolProduct
-    raw_id_fields = ("product",)
-    extra = 0
-
-
-@admin.register(Program)
-class ProgramAdmin(admin.ModelAdmin):
-    list_display = ("code", "name_zh", "kind", "enrollment_policy", "eligible_tiers", "capacity", "starts_on", "ends_on",
-                    "is_active")
-    list_filter = ("kind", "enrollment_policy", "is_active")
-    search_fields = ("code", "name_zh", "name_en")
-    inlines = (StageInline, PoolProductInline)
-
-
-class TaskInline(admin.TabularInline):
-    model = Task
-    fields = ("order", "kind", "title_zh", "title_en", "check_by", "criterion", "required")
-    extra = 0
+def _criteria_errors(value, path: str) -> list[str]:
+    """What the parser the assignment uses finds wrong with `value`: a list of conditions, or one."""
+    try:
+        if isinstance(value, list):
+            conditions_from_json(value, path=path)
+        else:
+            condition_from_json(value, path=path)
+    except ConditionError as exc:
+        return list(exc.errors)
+    return []
 
 
 class StageForm(forms.ModelForm):
+    """A stage, on its own page or as a row of its programme's: criteria are checked either way."""
+
     class Meta:
         model = Stage
         fields = "__all__"
 
     def _criteria(self, name):
-        try:
-            conditions_from_json(self.cleaned_data[name], path=name)
-        except ConditionError as exc:
-            raise forms.ValidationError(list(exc.errors)) from None
-        return self.cleaned_data[name]
+        value = self.cleaned_data[name]
+        if not isinstance(value, list):
+            raise forms.ValidationError(CRITERIA_NOT_A_LIST)
+        if errors := _criteria_errors(value, name):
+            raise forms.ValidationError(errors)
+        return value
 
     def clean_entry_criteria(self):
         return self._criteria("entry_criteria")
@@ -82,8 +77,77 @@ class StageForm(forms.ModelForm):
         return self._criteria("exit_criteria")
 
 
+class TaskForm(forms.ModelForm):
+    """A task, as a row of its stage's page: a metric task's condition is checked like a stage's."""
+
+    class Meta:
+        model = Task
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        criterion = cleaned.get("criterion")
+        if "criterion" in self.errors:
+            return cleaned
+        if not isinstance(criterion, dict):
+            self.add_error("criterion", CRITERION_NOT_ONE)
+        elif criterion:
+            for error in _criteria_errors(criterion, "criterion"):
+                self.add_error("criterion", error)
+        elif cleaned.get("check_by") == TaskCheck.METRIC:
+            self.add_error("criterion", CRITERION_REQUIRED)
+        return cleaned
+
+
+class ProgramForm(forms.ModelForm):
+    """A programme; its eligibility lists hold known tiers, types and categories only."""
+
+    class Meta:
+        model = Program
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ELIGIBILITY_LISTS:
+            if name in cleaned:
+                for error in eligibility_list_errors(name, cleaned[name]):
+                    self.add_error(name, error)
+        return cleaned
+
+
+class StageInline(StaffTabularInline):
+    model = Stage
+    form = StageForm
+    fields = ("order", "name_zh", "name_en", "entry_criteria", "exit_criteria", "exit_needs_tasks")
+    extra = 0
+    show_change_link = True
+
+
+class PoolProductInline(StaffTabularInline):
+    model = PoolProduct
+    raw_id_fields = ("product",)
+    extra = 0
+
+
+@admin.register(Program)
+class ProgramAdmin(StaffAdmin):
+    form = ProgramForm
+    list_display = ("code", "name_zh", "kind", "enrollment_policy", "eligible_tiers", "capacity", "starts_on", "ends_on",
+                    "is_active")
+    list_filter = ("kind", "enrollment_policy", "is_active")
+    search_fields = ("code", "name_zh", "name_en")
+    inlines = (StageInline, PoolProductInline)
+
+
+class TaskInline(StaffTabularInline):
+    model = Task
+    form = TaskForm
+    fields = ("order", "kind", "title_zh", "title_en", "check_by", "criterion", "required")
+    extra = 0
+
+
 @admin.register(Stage)
-class StageAdmin(admin.ModelAdmin):
+class StageAdmin(StaffAdmin):
     form = StageForm
     list_display = ("program", "order", "name_zh")
     list_select_related = ("program",)
@@ -98,13 +162,25 @@ class EventInline(ReadOnlyInline):
 
 
 class EnrollmentForm(forms.ModelForm):
+    """Staff add a creator to a programme; the sign-up service's checks run here, on the field at fault."""
+
     class Meta:
         model = Enrollment
         fields = ("influencer", "program")
 
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("influencer") and cleaned.get("program"):
+            try:
+                enrollment_sign_up_check(influencer=cleaned["influencer"], program=cleaned["program"],
+                                         source=EnrollmentSource.STAFF, today=timezone.localdate())
+            except CoachingError as exc:
+                self.add_error(exc.field, str(exc))
+        return cleaned
+
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(admin.ModelAdmin):
+class EnrollmentAdmin(StaffAdmin):
     """Staff add creators to programmes here (through the sign-up service) and record campaign results."""
 
     list_display = ("influencer", "program", "stage", "status", "reason", "source", "enrolled_on", "ended_on", "result_gmv")
@@ -128,7 +204,7 @@ class EnrollmentAdmin(admin.ModelAdmin):
         if obj is None:
             return ()
         return ("influencer", "program", "stage", "status", "source", "reason", "enrolled_on", "stage_entered_on",
-                "ineligible_since", "ended_on", "graduated_on")
+                "ineligible_since", "ended_on", "graduated_on", "result_recorded_by")
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -136,22 +212,18 @@ class EnrollmentAdmin(admin.ModelAdmin):
         return (*self.get_readonly_fields(request, obj), "result_gmv", "result_note")
 
     def save_model(self, request, obj, form, change):
-        try:
-            if change:
-                campaign_record_result(enrollment=obj, gmv=obj.result_gmv, note=obj.result_note, by=request.user)
-            else:
-                created = enrollment_sign_up(influencer=obj.influencer, program=obj.program, by=request.user, source="staff")
-                obj.pk = created.pk
-        except CoachingError as exc:
-            messages.error(request, str(exc))
-            raise forms.ValidationError(str(exc)) from None
+        if change:
+            campaign_record_result(enrollment=obj, gmv=obj.result_gmv, note=obj.result_note, by=request.user)
+        else:
+            obj.pk = enrollment_sign_up(influencer=obj.influencer, program=obj.program, by=request.user,
+                                        source=EnrollmentSource.STAFF).pk
 
     def has_delete_permission(self, request, obj=None):
         return False
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(StaffAdmin):
     list_display = ("title", "merchant", "category", "price", "commission_rate", "product_score", "shop_experience_score",
                     "stock", "status")
     list_filter = ("category", "status")
@@ -159,7 +231,9 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProductSelection)
-class ProductSelectionAdmin(admin.ModelAdmin):
+class ProductSelectionAdmin(ReadOnlyAdmin):
+    """Creators pick products on their pages (the service checks the pool and its limit); staff see the picks."""
+
     list_display = ("influencer", "product", "pool", "selected_at")
     list_select_related = ("influencer", "product", "pool")
     raw_id_fields = ("influencer", "product")
@@ -167,7 +241,7 @@ class ProductSelectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(TrafficRewardGrant)
-class TrafficRewardGrantAdmin(admin.ModelAdmin):
+class TrafficRewardGrantAdmin(StaffAdmin):
     list_display = ("influencer", "merchant", "impressions", "period_start", "period_end", "granted_at")
     list_select_related = ("influencer",)
     raw_id_fields = ("influencer",)
@@ -194,7 +268,7 @@ class PlaybookRuleForm(forms.ModelForm):
 
 
 @admin.register(PlaybookRule)
-class PlaybookRuleAdmin(admin.ModelAdmin):
+class PlaybookRuleAdmin(StaffAdmin):
     form = PlaybookRuleForm
     list_display = ("code", "priority", "tiers", "types", "is_active")
     list_filter = ("is_active",)
@@ -202,7 +276,7 @@ class PlaybookRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(CoachingNote)
-class CoachingNoteAdmin(admin.ModelAdmin):
+class CoachingNoteAdmin(StaffAdmin):
     list_display = ("influencer", "author", "created_at", "body")
     list_select_related = ("influencer", "author")
     raw_id_fields = ("influencer",)
@@ -217,7 +291,7 @@ class CoachingNoteAdmin(admin.ModelAdmin):
 
 
 @admin.register(AssignmentRun)
-class AssignmentRunAdmin(admin.ModelAdmin):
+class AssignmentRunAdmin(ReadOnlyAdmin):
     list_display = ("id", "run_date", "status", "progress", "enrolled", "advanced", "graduated", "exited", "tasks_checked",
                     "notified", "resent", "started_at", "finished_at", "refresh_run", "error")
     list_filter = ("status",)
@@ -226,15 +300,6 @@ class AssignmentRunAdmin(admin.ModelAdmin):
     def progress(self, obj):
         return f"{obj.chunks_done}/{obj.chunk_count}"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 class EnrollmentInline(ReadOnlyInline):
     model = Enrollment
@@ -242,7 +307,7 @@ class EnrollmentInline(ReadOnlyInline):
     related = ("program", "stage")
 
 
-class CoachingNoteInline(admin.StackedInline):
+class CoachingNoteInline(StaffStackedInline):
     """Staff's 1:1 coaching log; the author is whoever writes it."""
 
     model = CoachingNote
@@ -323,24 +388,25 @@ class ReviewReplyForm(forms.ModelForm):
 
 
 @admin.register(ReviewRequest)
-class ReviewRequestAdmin(admin.ModelAdmin):
+class ReviewRequestAdmin(StaffAdmin):
     """The review queue: open requests first, oldest questions answered by whoever picks them up."""
 
     form = ReviewReplyForm
-    list_display = ("id", "influencer", "subject", "status", "message_start", "created_at", "replied_at", "replied_by")
+    list_display = ("id", "influencer", "subject", "status", "message_start", "created_at", "replied_at", "replied_by",
+                    "closed_by")
     list_filter = ("status", "subject")
     search_fields = ("=influencer__platform_id", "^influencer__handle")
-    list_select_related = ("influencer", "replied_by")
+    list_select_related = ("influencer", "replied_by", "closed_by")
     ordering = (Case(When(status=ReviewStatus.OPEN, then=Value(0)), default=Value(1)).asc(), "-created_at", "-id")
     fields = ("influencer", "subject", "status", "created_at", "decision", "decision_summary", "message",
-              "replied_by", "replied_at", "staff_reply", "close")
+              "replied_by", "replied_at", "closed_by", "closed_at", "staff_reply", "close")
     # What the creator asked and the decision they question are theirs and the ledger's: never edited here.
     readonly_fields = ("influencer", "subject", "status", "created_at", "decision", "decision_summary", "message",
-                       "replied_by", "replied_at")
+                       "replied_by", "replied_at", "closed_by", "closed_at")
     actions = ("close_requests",)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("influencer", "decision", "replied_by")
+        return super().get_queryset(request).select_related("influencer", "decision", "replied_by", "closed_by")
 
     @admin.display(description=_("message"))
     def message_start(self, obj):
@@ -351,15 +417,18 @@ class ReviewRequestAdmin(admin.ModelAdmin):
         decision = obj.decision
         if decision is None:
             return "—"
-        return (f"{decision.decided_on}: tier {decision.tier_before or '—'} → {decision.tier_after}, "
-                f"type {decision.type_before or '—'} → {decision.type_after or '—'} ({decision.get_cause_display()})")
+        return gettext("%(day)s: tier %(tier_before)s → %(tier_after)s, type %(type_before)s → %(type_after)s (%(cause)s)") % {
+            "day": decision.decided_on,
+            "tier_before": decision.get_tier_before_display() or "—",
+            "tier_after": decision.get_tier_after_display(),
+            "type_before": decision.get_type_before_display() or "—",
+            "type_after": decision.get_type_after_display() or "—",
+            "cause": decision.get_cause_display(),
+        }
 
     def save_model(self, request, obj, form, change):
-        try:
-            review_reply(review=obj, reply=form.cleaned_data["staff_reply"], by=request.user,
-                         close=form.cleaned_data.get("close", False))
-        except CoachingError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
+        review_reply(review=obj, reply=form.cleaned_data["staff_reply"], by=request.user,
+                     close=form.cleaned_data.get("close", False))
 
     def has_add_permission(self, request):
         return False  # creators open requests from their own pages
@@ -373,7 +442,7 @@ class ReviewRequestAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description=_("Close selected review requests"))
+    @admin.action(description=_("Close selected review requests"), permissions=["change"])
     def close_requests(self, request, queryset):
         closed = 0
         for review in queryset.exclude(status=ReviewStatus.CLOSED):
@@ -383,7 +452,7 @@ class ReviewRequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdmin):
     """What creators were told, for support; written only by the jobs and services."""
 
     list_display = ("created_at", "influencer", "kind", "read_at")
@@ -392,12 +461,3 @@ class NotificationAdmin(admin.ModelAdmin):
     list_select_related = ("influencer",)
     paginator = EstimatedCountPaginator
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

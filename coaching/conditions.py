@@ -251,3 +251,15 @@ def conditions_from_json(data, path: str = "conditions") -> tuple[Condition, ...
     if errors:
         raise ConditionError(errors)
     return tuple(conditions)
+
+
+def choice_list(data, key, allowed, unknown, errors) -> tuple[str, ...]:
+    """The list at data[key], each value among `allowed`; every problem appended to `errors` as "key[i]: …"."""
+    raw = data.get(key, [])
+    if not isinstance(raw, list):
+        errors.append(f"{key}: {NOT_A_LIST}")
+        return ()
+    for index, value in enumerate(raw):
+        if value not in allowed:
+            errors.append(f"{key}[{index}]: {unknown.format(name=value)}")
+    return tuple(raw)

@@ -7,7 +7,8 @@ import string
 from dataclasses import dataclass, field
 
 from tiers.choices import CreatorType, Tier
-from tiers.validation import NOT_A_LIST, NOT_A_NUMBER, NOT_A_WHOLE_NUMBER, NOT_AN_OBJECT, NOT_TEXT, REQUIRED
+from tiers.language import in_sentence, pick, speaking
+from tiers.validation import NOT_A_NUMBER, NOT_A_WHOLE_NUMBER, NOT_AN_OBJECT, NOT_TEXT, REQUIRED
 from tiers.validation import UNKNOWN_FIELD, RuleError, number, whole_number
 
 from .conditions import (
@@ -19,10 +20,10 @@ from .conditions import (
     ConditionError,
     Feature,
     all_hold,
+    choice_list,
     conditions_from_json,
 )
 from .formatting import MISSING, count, money, percent, score
-from tiers.language import in_sentence, pick, speaking
 
 # Rule validation messages beyond the shared and the conditions' ones; a PlaybookError line reads
 # "<path>: <message>", e.g. "conditions[1].op: …".
@@ -93,8 +94,8 @@ def rule_from_json(data: dict) -> PlaybookRule:
         if priority is None:
             errors.append(f"priority: {NOT_A_WHOLE_NUMBER}")
 
-    tiers = _choices(data, "tiers", Tier.values, UNKNOWN_TIER, errors)
-    types = _choices(data, "types", CreatorType.values, UNKNOWN_CREATOR_TYPE, errors)
+    tiers = choice_list(data, "tiers", Tier.values, UNKNOWN_TIER, errors)
+    types = choice_list(data, "types", CreatorType.values, UNKNOWN_CREATOR_TYPE, errors)
     targets = _targets(data.get("targets", {}), errors)
     try:
         conditions = conditions_from_json(data.get("conditions", []), "conditions")
@@ -128,17 +129,6 @@ def rule_from_json(data: dict) -> PlaybookRule:
         text_en=texts["text_en"],
         targets=targets,
     )
-
-
-def _choices(data, key, allowed, unknown, errors) -> tuple[str, ...]:
-    raw = data.get(key, [])
-    if not isinstance(raw, list):
-        errors.append(f"{key}: {NOT_A_LIST}")
-        return ()
-    for index, value in enumerate(raw):
-        if value not in allowed:
-            errors.append(f"{key}[{index}]: {unknown.format(name=value)}")
-    return tuple(raw)
 
 
 def _targets(raw, errors) -> dict[str, float]:

@@ -78,11 +78,14 @@ def review_reply(*, review: ReviewRequest, reply: str, by, close: bool = False) 
         raise CoachingError(REVIEW_CLOSED)
     if (review.status, review.staff_reply) == (status, reply):
         return review
+    now = timezone.now()
     review.staff_reply = reply
     review.status = status
     review.replied_by = by
-    review.replied_at = timezone.now()
-    review.save(update_fields=["staff_reply", "status", "replied_by", "replied_at", "updated_at"])
+    review.replied_at = now
+    if close:
+        review.closed_by, review.closed_at = by, now
+    review.save(update_fields=["staff_reply", "status", "replied_by", "replied_at", "closed_by", "closed_at", "updated_at"])
     notifications_after_review_reply(review=review)
     return review
 
@@ -93,7 +96,8 @@ def review_close(*, review: ReviewRequest, by) -> ReviewRequest:
     review = ReviewRequest.objects.select_for_update().get(pk=review.pk)
     if review.status != ReviewStatus.CLOSED:
         review.status = ReviewStatus.CLOSED
-        review.save(update_fields=["status", "updated_at"])
+        review.closed_by, review.closed_at = by, timezone.now()
+        review.save(update_fields=["status", "closed_by", "closed_at", "updated_at"])
     return review
 
 

@@ -4,11 +4,20 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from tiers.choices import TIER_RANK
+from tiers.choices import TIER_RANK, Category, CreatorType, Tier
 from tiers.rules import Features
 
 from .choices import ReasonCode
-from .conditions import CHANGE_FEATURES, Condition, all_hold, feature_values
+from .conditions import (
+    CHANGE_FEATURES,
+    UNKNOWN_CATEGORY,
+    UNKNOWN_CREATOR_TYPE,
+    UNKNOWN_TIER,
+    Condition,
+    all_hold,
+    choice_list,
+    feature_values,
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,21 @@ def ineligibility(rule: Eligibility, creator: Creator, today: datetime.date) -> 
     if rule.reputation_floor is not None and (creator.reputation is None or creator.reputation < rule.reputation_floor):
         return "reputation"
     return None
+
+
+# A programme's eligibility lists: the values each may hold (an empty list means any).
+ELIGIBILITY_LISTS = {
+    "eligible_tiers": (Tier.values, UNKNOWN_TIER),
+    "eligible_types": (CreatorType.values, UNKNOWN_CREATOR_TYPE),
+    "eligible_categories": (Category.values, UNKNOWN_CATEGORY),
+}
+
+
+def eligibility_list_errors(name: str, value) -> list[str]:
+    """What is wrong with the eligibility list `name` ("eligible_tiers", …); empty when nothing is."""
+    errors: list[str] = []
+    choice_list({name: value}, name, *ELIGIBILITY_LISTS[name], errors)
+    return errors
 
 
 @dataclass(frozen=True)

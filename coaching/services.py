@@ -17,6 +17,7 @@ from tiers.choices import InfluencerStatus
 from tiers.models import Influencer, RefreshRun
 from tiers.rules import Features
 from tiers.selectors import influencer_chunks, influencer_features, policy_rules_published, tune_for_batch, window_features
+from tiers.services import ServiceError
 
 from .choices import (
     AssignmentStatus,
@@ -95,8 +96,8 @@ STALE_AFTER = datetime.timedelta(minutes=15)
 RESENDS = 2
 
 
-class CoachingError(ValueError):
-    """A request that breaks a rule; the message says which, and nothing was changed."""
+class CoachingError(ServiceError):
+    """A request that breaks one of coaching's rules; the message says which, and nothing was changed."""
 
 
 class AssignmentAlreadyRunning(CoachingError):
@@ -610,6 +611,21 @@ def _creator_may_join(influencer: Influencer, program: Program) -> bool:
             or Enrollment.objects.opted_out().filter(influencer=influencer, program=program).exists())
 
 
+def enrollment_sign_up_check(*, influencer: Influencer, program: Program, source: str, today) -> None:
+    """Raise CoachingError, naming the input at fault, unless the creator may join the programme now.
+
+    enrollment_sign_up calls it under its lock, and the admin's form before saving, so both refuse
+    the same things.
+    """
+    if source == EnrollmentSource.CREATOR and not _creator_may_join(influencer, program):
+        raise CoachingError(NOT_OPT_IN.format(program=program.name), field="program")
+    problem = _eligibility_problem(influencer=influencer, program=program, today=today)
+    if problem:
+        raise CoachingError(NOT_ELIGIBLE.format(program=program.name, why=WHY_NOT[problem]), field="influencer")
+    if program.capacity is not None and program.enrollments.active().count() >= program.capacity:
+        raise CoachingError(PROGRAM_FULL.format(program=program.name), field="program")
+
+
 @transaction.atomic
 def enrollment_sign_up(*, influencer: Influencer, program: Program, by, source: str = EnrollmentSource.CREATOR) -> Enrollment:
     """A creator (or staff for them) joins an opt-in programme. Sending it twice enrols once."""
@@ -618,14 +634,8 @@ def enrollment_sign_up(*, influencer: Influencer, program: Program, by, source: 
     existing = Enrollment.objects.active().filter(influencer=influencer, program=program).first()
     if existing:
         return existing
-    if source == EnrollmentSource.CREATOR and not _creator_may_join(influencer, program):
-        raise CoachingError(NOT_OPT_IN.format(program=program.name))
     today = timezone.localdate()
-    problem = _eligibility_problem(influencer=influencer, program=program, today=today)
-    if problem:
-        raise CoachingError(NOT_ELIGIBLE.format(program=program.name, why=WHY_NOT[problem]))
-    if program.capacity is not None and program.enrollments.active().count() >= program.capacity:
-        raise CoachingError(PROGRAM_FULL.format(program=program.name))
+    enrollment_sign_up_check(influencer=influencer, program=program, source=source, today=today)
     first_stage = program.stages.order_by("order").first()
     reason = ReasonCode.SIGNED_UP if source == EnrollmentSource.CREATOR else ReasonCode.ADDED_BY_STAFF
     enrollment = Enrollment.objects.create(
@@ -722,7 +732,8 @@ def product_unselect(*, influencer: Influencer, product_id: int) -> None:
 def campaign_record_result(*, enrollment: Enrollment, gmv: Decimal, note: str = "", by) -> Enrollment:
     enrollment.result_gmv = gmv
     enrollment.result_note = note
-    enrollment.save(update_fields=["result_gmv", "result_note", "updated_at"])
+    enrollment.result_recorded_by = by
+    enrollment.save(update_fields=["result_gmv", "result_note", "result_recorded_by", "updated_at"])
     return enrollment
 
 

@@ -5,7 +5,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -97,8 +97,9 @@ def plan(request):
 
 @require_GET
 @staff_member_required
+@permission_required("coaching.view_growth_plan", raise_exception=True)
 def staff_plan(request, influencer_id: int):
-    """Staff open any creator's plan, read-only."""
+    """Staff who may read growth plans open any creator's, read-only; other staff get 403."""
     influencer = get_object_or_404(Influencer, pk=influencer_id)
     return render(request, "coaching/plan.html", plan_context(request, influencer, read_only=True))
 

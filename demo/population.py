@@ -13,7 +13,7 @@ import numpy as np
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.utils import timezone
 from numpy.dtypes import StringDType
@@ -56,7 +56,7 @@ CHUNK_SIZE = 5_000
 WINDOW_DAYS = 30
 OPS_USERNAME = "ops"
 CREATOR_LOGINS = 20
-LOGIN_APPS = ("tiers", "coaching")
+OPS_GROUP = "ops"  # made by a migration, with exactly the permissions creator-ops staff need
 
 # --- the population's shape ------------------------------------------------------------------
 # Calibrated against BRIEF's default policy (newcomer < 30 days or < 7 active days; mid at 100k
@@ -226,12 +226,13 @@ def demo_logins_ensure(*, password: str) -> int:
     User = get_user_model()
     # One hash for every demo login: they share the password anyway, and hashing is the slow part.
     hashed = make_password(password)
+    # An ordinary staff user in the ops group: the demo shows what ops really may do, no more.
     ops, _ = User.objects.update_or_create(
         username=OPS_USERNAME,
-        defaults={"password": hashed, "is_staff": True, "is_superuser": True, "is_active": True},
+        defaults={"password": hashed, "is_staff": True, "is_superuser": False, "is_active": True},
     )
-    # Explicit permissions too, so ops keeps working once is_superuser is taken away.
-    ops.user_permissions.set(Permission.objects.filter(content_type__app_label__in=LOGIN_APPS))
+    ops.user_permissions.clear()
+    ops.groups.set([Group.objects.get(name=OPS_GROUP)])
     first_creators = list(Influencer.objects.order_by("platform_id").values_list("pk", "display_name")[:CREATOR_LOGINS])
     for number, (influencer_id, display_name) in enumerate(first_creators, start=1):
         user, _ = User.objects.update_or_create(

@@ -2,42 +2,45 @@
 
 import datetime
 
+from celery.schedules import ParseException
+from celery.schedules import crontab as celery_crontab
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Max
+from django.contrib.auth import get_permission_codename, get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django_celery_beat import admin as beat_admin
+from django_celery_beat.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule
 
+from .admin_base import JSON_TOO_DEEP, ReadOnlyAdmin, ReadOnlyInline, StaffAdmin, StaffAdminMixin, StaffInlineMixin
 from .admin_paging import EstimatedCountPaginator
 from .choices import PolicyStatus, RunStatus, RunTrigger
 from .models import DailyMetric, ImportBatch, Influencer, RefreshRun, TierDecision, TierOverride, TierPolicy
-from .rules import PolicyError, PolicyRules
 from .refresh import REFRESH_REQUEST_FAILED, RefreshError, refresh_for_policy, refresh_queue, refresh_request_message
+from .rules import PolicyError, PolicyRules
 from .selectors import explain_now
-from .services import ServiceError, override_create, override_end, policy_clone, policy_publish, policy_update_draft
+from .services import (
+    ServiceError,
+    override_create,
+    override_end,
+    override_problems,
+    policy_clone,
+    policy_create_draft,
+    policy_publish,
+    policy_update_draft,
+)
 
 RECENT_METRIC_DAYS = 30
 
 
-class ReadOnlyInline(admin.TabularInline):
-    """Rows shown on a parent's page, never added, edited or deleted there; `related` are joined."""
-
-    extra = 0
-    can_delete = False
-    show_change_link = True
-    related: tuple[str, ...] = ()
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.fields
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related(*self.related)
-
-    def has_add_permission(self, request, obj=None):
-        return False
+def has_model_permission(request, opts, action: str) -> bool:
+    """The user holds `<app>.<action>_<model>`, e.g. tiers.publish_tierpolicy."""
+    return request.user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
 
 
 class RecentMetricInline(ReadOnlyInline):
@@ -53,13 +56,14 @@ class RecentMetricInline(ReadOnlyInline):
 
 
 @admin.register(DailyMetric)
-class DailyMetricAdmin(admin.ModelAdmin):
+class DailyMetricAdmin(ReadOnlyAdmin):
+    """Metrics come from imports and the API; staff read them here."""
+
     list_display = ("influencer", "date", "gmv", "live_gmv", "video_gmv", "storefront_gmv", "orders",
                     "followers", "reputation_score")
     list_filter = ("date",)
     search_fields = ("=influencer__platform_id", "^influencer__handle")
     list_select_related = ("influencer",)
-    raw_id_fields = ("influencer",)
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     list_per_page = 100
@@ -82,8 +86,8 @@ class DecisionInline(ReadOnlyInline):
 
 class OverrideInline(ReadOnlyInline):
     model = TierOverride
-    fields = ("field", "value", "reason", "expires_at", "ended_at", "end_reason", "created_by")
-    related = ("created_by",)
+    fields = ("field", "value", "reason", "expires_at", "created_by", "ended_at", "end_reason", "ended_by")
+    related = ("created_by", "ended_by")
 
 
 def _checks_table(checks):
@@ -110,10 +114,8 @@ def current_explanation(obj):
     return _checks_table(explanation["checks"])
 
 
-
-
 @admin.register(Influencer)
-class InfluencerAdmin(admin.ModelAdmin):
+class InfluencerAdmin(StaffAdmin):
     list_display = ("handle", "display_name", "platform_id", "tier", "creator_type", "main_category",
                     "status", "onboarded_on")
     list_filter = ("tier", "creator_type", "main_category", "status")
@@ -149,11 +151,12 @@ class TierPolicyForm(forms.ModelForm):
 
 
 @admin.register(TierPolicy)
-class TierPolicyAdmin(admin.ModelAdmin):
+class TierPolicyAdmin(StaffAdmin):
     form = TierPolicyForm
-    list_display = ("version", "name", "status", "published_at", "published_by", "created_by")
+    list_display = ("version", "name", "status", "published_at", "published_by", "created_by", "updated_by")
     list_filter = ("status",)
-    readonly_fields = ("version", "status", "published_at", "published_by", "created_by", "created_at")
+    readonly_fields = ("version", "status", "published_at", "published_by", "created_by", "created_at", "updated_by",
+                       "updated_at")
     actions = ("clone_to_draft", "publish")
 
     def get_readonly_fields(self, request, obj=None):
@@ -161,28 +164,38 @@ class TierPolicyAdmin(admin.ModelAdmin):
             return (*self.readonly_fields, "name", "rules", "notes")  # published versions are immutable
         return self.readonly_fields
 
+    def has_change_permission(self, request, obj=None):
+        # Only a draft changes; a published or archived version is read, cloned, never saved again.
+        return (obj is None or obj.status == PolicyStatus.DRAFT) and super().has_change_permission(request, obj)
+
     def has_delete_permission(self, request, obj=None):
         return obj is not None and obj.status == PolicyStatus.DRAFT and super().has_delete_permission(request, obj)
+
+    def has_publish_permission(self, request):
+        return has_model_permission(request, self.opts, "publish")
 
     def get_changeform_initial_data(self, request):
         published = TierPolicy.objects.published().first()
         return {"rules": published.rules if published else PolicyRules.default().to_json()}
 
     def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
         if change:
-            policy_update_draft(policy=obj, rules=form.cleaned_data["rules"], name=obj.name, notes=obj.notes, by=request.user)
+            policy_update_draft(policy=obj, rules=data["rules"], name=data["name"], notes=data["notes"], by=request.user)
         else:
-            obj.version = (TierPolicy.objects.aggregate(v=Max("version"))["v"] or 0) + 1
-            obj.created_by = request.user
-            obj.save()
+            obj.pk = policy_create_draft(name=data["name"], rules=data["rules"], notes=data["notes"], by=request.user).pk
 
-    @admin.action(description=_("Clone to a new draft"))
+    @admin.action(description=_("Clone to a new draft"), permissions=["add"])
     def clone_to_draft(self, request, queryset):
         for policy in queryset:
-            draft = policy_clone(policy=policy, by=request.user)
+            try:
+                draft = policy_clone(policy=policy, by=request.user)
+            except (ServiceError, PolicyError) as exc:
+                self.message_user(request, f"v{policy.version}: {exc}", messages.ERROR)
+                continue
             self.message_user(request, _("Draft v%(version)s created.") % {"version": draft.version}, messages.SUCCESS)
 
-    @admin.action(description=_("Publish (and refresh every creator)"))
+    @admin.action(description=_("Publish (and refresh every creator)"), permissions=["publish"])
     def publish(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, _("Select exactly one draft to publish."), messages.ERROR)
@@ -202,7 +215,7 @@ class TierPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(TierDecision)
-class TierDecisionAdmin(admin.ModelAdmin):
+class TierDecisionAdmin(ReadOnlyAdmin):
     """The ledger is append-only: nobody edits or deletes a decision."""
 
     list_display = ("created_at", "influencer", "cause", "tier_before", "tier_after", "type_before", "type_after", "policy",
@@ -221,52 +234,58 @@ class TierDecisionAdmin(admin.ModelAdmin):
     def explanation_table(self, obj):
         return _checks_table(obj.explanation.get("checks", []))
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 class TierOverrideForm(forms.ModelForm):
+    """A new override; the service's own checks run here, so a mistake comes back on its field."""
+
     class Meta:
         model = TierOverride
         fields = ("influencer", "field", "value", "reason", "expires_at")
 
+    def clean(self):
+        cleaned = super().clean()
+        problems = override_problems(field=cleaned.get("field"), value=cleaned.get("value"),
+                                     reason=cleaned.get("reason") or "", expires_at=cleaned.get("expires_at"),
+                                     now=timezone.now())
+        for field, problem in problems.items():
+            if field not in self.errors:  # a field's own error (not a choice, required) says it already
+                self.add_error(field, problem)
+        return cleaned
+
 
 @admin.register(TierOverride)
-class TierOverrideAdmin(admin.ModelAdmin):
+class TierOverrideAdmin(StaffAdmin):
     form = TierOverrideForm
-    list_display = ("influencer", "field", "value", "reason", "expires_at", "ended_at", "end_reason", "created_by")
+    list_display = ("influencer", "field", "value", "reason", "expires_at", "created_by", "ended_at", "end_reason",
+                    "ended_by")
     list_filter = ("field", "value", "end_reason")
     search_fields = ("=influencer__platform_id", "^influencer__handle")
-    list_select_related = ("influencer", "created_by")
+    list_select_related = ("influencer", "created_by", "ended_by")
     raw_id_fields = ("influencer",)
+    readonly_fields = ("influencer", "field", "value", "reason", "expires_at", "created_by", "created_at", "ended_at",
+                       "end_reason", "ended_by")
     actions = ("end_overrides",)
 
     def get_readonly_fields(self, request, obj=None):
-        # An override is never edited: end it and create a new one, so the ledger stays true.
-        if obj is not None:
-            return ("influencer", "field", "value", "reason", "expires_at", "ended_at", "end_reason", "created_by")
-        return ()
+        return self.readonly_fields if obj is not None else ()
 
-    def save_model(self, request, obj, form, change):
-        if change:
-            return
-        try:
-            created = override_create(influencer=obj.influencer, field=obj.field, value=obj.value, reason=obj.reason,
-                                      expires_at=obj.expires_at, by=request.user)
-        except ServiceError as exc:
-            raise forms.ValidationError(str(exc)) from None
-        obj.pk = created.pk
+    def get_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else TierOverrideForm.Meta.fields
+
+    def has_change_permission(self, request, obj=None):
+        return False  # an override is never edited: end it and create a new one, so the ledger stays true
 
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description=_("End selected overrides"))
+    def has_end_permission(self, request):
+        return has_model_permission(request, self.opts, "end")
+
+    def save_model(self, request, obj, form, change):
+        obj.pk = override_create(influencer=obj.influencer, field=obj.field, value=obj.value, reason=obj.reason,
+                                 expires_at=obj.expires_at, by=request.user).pk
+
+    @admin.action(description=_("End selected overrides"), permissions=["end"])
     def end_overrides(self, request, queryset):
         ended = 0
         for override in queryset.filter(ended_at__isnull=True):
@@ -276,7 +295,7 @@ class TierOverrideAdmin(admin.ModelAdmin):
 
 
 @admin.register(RefreshRun)
-class RefreshRunAdmin(admin.ModelAdmin):
+class RefreshRunAdmin(ReadOnlyAdmin):
     list_display = ("id", "run_date", "trigger", "status", "progress", "newly_classified", "promoted", "demoted", "unchanged",
                     "type_changed", "overrides_lapsed", "started_at", "duration", "policy")
     list_filter = ("status", "trigger")
@@ -287,14 +306,16 @@ class RefreshRunAdmin(admin.ModelAdmin):
     def progress(self, obj):
         return f"{obj.done}/{obj.total}"
 
-    def has_add_permission(self, request):
-        return False
+    @admin.display(description=_("duration"))
+    def duration(self, obj):
+        return obj.duration
 
-    def has_change_permission(self, request, obj=None):
-        return False
+    def has_start_permission(self, request):
+        return has_model_permission(request, self.opts, "start")
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_start_refresh": self.has_start_permission(request)}
+        return super().changelist_view(request, extra_context)
 
     def get_urls(self):
         return [
@@ -303,7 +324,9 @@ class RefreshRunAdmin(admin.ModelAdmin):
         ]
 
     def refresh_now(self, request):
-        if request.method != "POST" or not request.user.has_perm("tiers.view_refreshrun"):
+        if not self.has_start_permission(request):
+            raise PermissionDenied
+        if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         try:
             run = refresh_queue(trigger=RunTrigger.STAFF, by=request.user)
@@ -316,7 +339,7 @@ class RefreshRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(ImportBatch)
-class ImportBatchAdmin(admin.ModelAdmin):
+class ImportBatchAdmin(ReadOnlyAdmin):
     """Imports are read here; they are made, confirmed and followed on the staff import page."""
 
     list_display = ("id", "file_name", "status", "source", "requested_by", "rows_read", "new", "updated", "unchanged",
@@ -330,11 +353,86 @@ class ImportBatchAdmin(admin.ModelAdmin):
     def page(self, obj):
         return format_html('<a href="{}">{}</a>', reverse("tiers:import_detail", args=[obj.pk]), _("open"))
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+# ---------------------------------------------------------------- the admins Ladder did not write
+# Django's and django-celery-beat's admins, held to the same rules as ours (StaffAdminMixin) and
+# mended where a view-only user could act or a staff mistake gave a 500.
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+
+def _with_staff_rules(admin_class, **attrs):
+    """`admin_class`, and its inlines, following StaffAdminMixin's rules."""
+    inlines = [type(inline.__name__, (StaffInlineMixin, inline), {}) for inline in admin_class.inlines]
+    return type(admin_class.__name__, (StaffAdminMixin, admin_class), {"inlines": inlines, **attrs})
+
+
+class PeriodicTaskForm(beat_admin.PeriodicTaskForm):
+    def _clean_json(self, field):
+        try:
+            return super()._clean_json(field)
+        except RecursionError:
+            raise forms.ValidationError(JSON_TOO_DEEP) from None
+
+
+class PeriodicTaskAdmin(_with_staff_rules(beat_admin.PeriodicTaskAdmin)):
+    """The nightly jobs' schedules. django-celery-beat's actions declare no permission, so a view-only
+    user could run or switch off the nightly refresh: each needs the right to change schedules."""
+
+    form = PeriodicTaskForm
+
+    @admin.action(description=beat_admin.PeriodicTaskAdmin.enable_tasks.short_description, permissions=["change"])
+    def enable_tasks(self, request, queryset):
+        return super().enable_tasks(request, queryset)
+
+    @admin.action(description=beat_admin.PeriodicTaskAdmin.disable_tasks.short_description, permissions=["change"])
+    def disable_tasks(self, request, queryset):
+        return super().disable_tasks(request, queryset)
+
+    @admin.action(description=beat_admin.PeriodicTaskAdmin.toggle_tasks.short_description, permissions=["change"])
+    def toggle_tasks(self, request, queryset):
+        return super().toggle_tasks(request, queryset)
+
+    @admin.action(description=beat_admin.PeriodicTaskAdmin.run_tasks.short_description, permissions=["change"])
+    def run_tasks(self, request, queryset):
+        return super().run_tasks(request, queryset)
+
+
+class CrontabScheduleForm(forms.ModelForm):
+    """Celery must be able to read the schedule: django-celery-beat's own checks let e.g. "-1"
+    through, and the schedule's page and list then fail on it."""
+
+    class Meta:
+        model = CrontabSchedule
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        fields = ("minute", "hour", "day_of_week", "day_of_month", "month_of_year")
+        if not any(field in self.errors for field in fields):
+            try:
+                celery_crontab(**{field: cleaned.get(field) for field in fields})
+            except (ParseException, ValueError) as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return cleaned
+
+
+class CrontabScheduleAdmin(_with_staff_rules(beat_admin.CrontabScheduleAdmin)):
+    form = CrontabScheduleForm
+
+    @admin.display(description=_("schedule in words"))
+    def human_readable(self, obj):
+        # A form sent back with its errors shows the schedule as typed, which Celery may not read.
+        try:
+            return obj.human_readable
+        except (ParseException, ValueError):
+            return "—"
+
+
+admin.site.unregister(PeriodicTask)
+admin.site.register(PeriodicTask, PeriodicTaskAdmin)
+admin.site.unregister(CrontabSchedule)
+admin.site.register(CrontabSchedule, CrontabScheduleAdmin)
+# The rest need only the rules; their actions (Django's "delete selected") declare permissions.
+for _model in (get_user_model(), Group, IntervalSchedule, SolarSchedule, ClockedSchedule):
+    _admin_class = type(admin.site.get_model_admin(_model))
+    admin.site.unregister(_model)
+    admin.site.register(_model, _with_staff_rules(_admin_class))

@@ -61,6 +61,17 @@ class OverrideField(models.TextChoices):
     CREATOR_TYPE = "creator_type", _("Creator type")
 
 
+class OverrideEndReason(models.TextChoices):
+    REPLACED = "replaced", _("Replaced by a newer override")
+    REVOKED = "revoked", _("Ended by staff")
+    EXPIRED = "expired", _("Expired")
+
+
+# An override's value, grouped by the field it pins; the value must come from its field's group.
+OVERRIDE_VALUES = {OverrideField.TIER: Tier, OverrideField.CREATOR_TYPE: CreatorType}
+OVERRIDE_VALUE_CHOICES = [(OverrideField(field).label, choices.choices) for field, choices in OVERRIDE_VALUES.items()]
+
+
 class RunStatus(models.TextChoices):
     # Waiting for the active run to finish; the finishing run starts it.
     PENDING = "pending", _("Queued")

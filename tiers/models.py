@@ -1,11 +1,18 @@
 """Creators and the daily metrics their tier and type are computed from."""
 
+import math
+import re
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .choices import (
+    OVERRIDE_VALUE_CHOICES,
+    OVERRIDE_VALUES,
     Category,
     CreatorType,
     IMPORT_WRITING,
@@ -13,6 +20,7 @@ from .choices import (
     ImportSource,
     ImportStatus,
     InfluencerStatus,
+    OverrideEndReason,
     OverrideField,
     PolicyStatus,
     RunStatus,
@@ -21,11 +29,49 @@ from .choices import (
     Tier,
     UnknownCreators,
 )
+from .json_checks import is_json
+
+_AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
+OVERRIDE_VALUE_MISFIT = _("A tier override takes a tier, a creator-type override a creator type.")
+CATEGORY_GMV_NOT_AN_OBJECT = _("GMV by category must be an object such as {\"beauty\": \"1234.50\"}.")
+CATEGORY_GMV_UNKNOWN = _("%(category)r is not a category; use one of: %(choices)s.")
+CATEGORY_GMV_NOT_MONEY = _("GMV of %(category)s must be a non-negative amount, not %(value)r.")
+
+
+def validate_category_gmv(value) -> None:
+    """GMV by category: known categories → non-negative amounts, as decimal strings or numbers.
+
+    The refresh sums these in SQL; one bad value would fail every creator's refresh.
+    """
+    if not isinstance(value, dict):
+        raise ValidationError(CATEGORY_GMV_NOT_AN_OBJECT, code="invalid")
+    errors = []
+    for category, amount in value.items():
+        if category not in Category.values:
+            errors.append(ValidationError(CATEGORY_GMV_UNKNOWN, code="invalid",
+                                          params={"category": category, "choices": ", ".join(Category.values)}))
+        elif not _is_amount(amount):
+            errors.append(ValidationError(CATEGORY_GMV_NOT_MONEY, code="invalid",
+                                          params={"category": category, "value": amount}))
+    if errors:
+        raise ValidationError(errors)
+
+
+def _is_amount(amount) -> bool:
+    if isinstance(amount, str):
+        return _AMOUNT.fullmatch(amount) is not None  # what both engines' CAST reads as a number
+    # bool is an int to Python; NaN and infinity are no amounts.
+    return isinstance(amount, (int, float)) and not isinstance(amount, bool) and math.isfinite(amount) and amount >= 0
+
+
+def _user(verbose_name, *, on_delete=models.SET_NULL, null=True):
+    return models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=verbose_name, on_delete=on_delete, null=null,
+                             blank=null, related_name="+")
 
 
 class TimeStampedModel(models.Model):
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         abstract = True
@@ -95,7 +141,8 @@ def _rate(verbose_name):
 class DailyMetric(models.Model):
     """One creator's sales and content figures for one day; money in yuan."""
 
-    influencer = models.ForeignKey(Influencer, on_delete=models.CASCADE, related_name="daily_metrics")
+    influencer = models.ForeignKey(Influencer, verbose_name=_("influencer"), on_delete=models.CASCADE,
+                                   related_name="daily_metrics")
     date = models.DateField(_("date"))
     followers = models.PositiveBigIntegerField(_("followers"), default=0)
     gmv = _money(_("GMV"))
@@ -119,7 +166,7 @@ class DailyMetric(models.Model):
     refund_rate = _rate(_("refund rate"))
     repeat_buyer_rate = _rate(_("repeat-buyer rate"))
     # {"beauty": "1234.50", ...}: GMV by category, yuan as strings so no float creeps in.
-    category_gmv = models.JSONField(_("GMV by category"), default=dict, blank=True)
+    category_gmv = models.JSONField(_("GMV by category"), default=dict, blank=True, validators=[validate_category_gmv])
 
     class Meta:
         ordering = ["influencer_id", "-date"]
@@ -141,6 +188,8 @@ class DailyMetric(models.Model):
                 condition=models.Q(gmv__gte=0, live_gmv__gte=0, video_gmv__gte=0, storefront_gmv__gte=0),
                 name="dailymetric_money_not_negative",
             ),
+            models.CheckConstraint(condition=is_json("category_gmv", "object"), name="dailymetric_category_gmv_object",
+                                   violation_error_message=CATEGORY_GMV_NOT_AN_OBJECT),
         ]
         indexes = [
             # Window scans ("every creator, last 30 days") read by date first.
@@ -148,7 +197,7 @@ class DailyMetric(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.influencer_id} {self.date}"
+        return gettext("creator #%(influencer)s on %(date)s") % {"influencer": self.influencer_id, "date": self.date}
 
 
 class TierPolicyQuerySet(models.QuerySet):
@@ -173,13 +222,10 @@ class TierPolicy(TimeStampedModel):
         ),
     )
     notes = models.TextField(_("notes"), blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    created_by = _user(_("created by"))
+    updated_by = _user(_("last edited by"))
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
-    published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    published_by = _user(_("published by"))
 
     objects = TierPolicyQuerySet.as_manager()
 
@@ -187,10 +233,13 @@ class TierPolicy(TimeStampedModel):
         ordering = ["-version"]
         verbose_name = _("tier policy")
         verbose_name_plural = _("tier policies")
+        permissions = [("publish_tierpolicy", _("Can publish a tier policy (re-tiers every creator)"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["status"], condition=models.Q(status=PolicyStatus.PUBLISHED), name="one_published_policy"
             ),
+            models.CheckConstraint(condition=is_json("rules", "object"), name="policy_rules_object",
+                                   violation_error_message=_("A policy's rules must be an object.")),
         ]
 
     def __str__(self):
@@ -205,14 +254,17 @@ class TierOverrideQuerySet(models.QuerySet):
 class TierOverride(TimeStampedModel):
     """A staff pin of a creator's tier or type, with a reason and an optional expiry."""
 
-    influencer = models.ForeignKey(Influencer, on_delete=models.CASCADE, related_name="overrides")
+    influencer = models.ForeignKey(Influencer, verbose_name=_("influencer"), on_delete=models.CASCADE,
+                                   related_name="overrides")
     field = models.CharField(_("field"), max_length=16, choices=OverrideField.choices)
-    value = models.CharField(_("value"), max_length=16)
+    value = models.CharField(_("value"), max_length=16, choices=OVERRIDE_VALUE_CHOICES,
+                             help_text=_("a tier for a tier override, a creator type for a type override"))
     reason = models.TextField(_("reason"))
-    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True, help_text=_("empty: until ended"))
+    created_by = _user(_("created by"), on_delete=models.PROTECT, null=False)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
-    end_reason = models.CharField(_("end reason"), max_length=32, blank=True)
+    ended_by = _user(_("ended by"))
+    end_reason = models.CharField(_("end reason"), max_length=32, blank=True, choices=OverrideEndReason.choices)
 
     objects = TierOverrideQuerySet.as_manager()
 
@@ -220,16 +272,26 @@ class TierOverride(TimeStampedModel):
         ordering = ["-created_at"]
         verbose_name = _("override")
         verbose_name_plural = _("overrides")
+        permissions = [("end_tieroverride", _("Can end an override"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["influencer", "field"], condition=models.Q(ended_at__isnull=True), name="one_open_override_per_field"
             ),
             models.CheckConstraint(condition=~models.Q(reason=""), name="override_reason_required"),
+            models.CheckConstraint(
+                condition=models.Q(
+                    *(models.Q(field=field, value__in=choices.values) for field, choices in OVERRIDE_VALUES.items()),
+                    _connector=models.Q.OR,
+                ),
+                name="override_value_fits_field",
+                violation_error_message=OVERRIDE_VALUE_MISFIT,
+            ),
         ]
         indexes = [models.Index(fields=["ended_at", "expires_at"], name="override_open_expiry")]
 
     def __str__(self):
-        return f"{self.influencer_id} {self.field}={self.value}"
+        return gettext("creator #%(influencer)s: %(field)s → %(value)s") % {
+            "influencer": self.influencer_id, "field": self.get_field_display(), "value": self.get_value_display()}
 
 
 class Replay(TimeStampedModel):
@@ -260,18 +322,17 @@ class Replay(TimeStampedModel):
 class RefreshRun(TimeStampedModel):
     """One refresh of every creator's tier and type; progress and counts for staff and the API."""
 
-    policy = models.ForeignKey(TierPolicy, on_delete=models.PROTECT, related_name="refresh_runs")
+    policy = models.ForeignKey(TierPolicy, verbose_name=_("policy"), on_delete=models.PROTECT, related_name="refresh_runs")
     trigger = models.CharField(_("trigger"), max_length=16, choices=RunTrigger.choices)
     status = models.CharField(_("status"), max_length=16, choices=RunStatus.choices, default=RunStatus.RUNNING)
     # True while the run is in progress, NULL otherwise: the unique index lets only one run be active.
-    active = models.BooleanField(null=True, default=True, editable=False)
+    active = models.BooleanField(_("active"), null=True, default=True, editable=False)
     run_date = models.DateField(_("refresh date"))
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    requested_by = _user(_("requested by"))
     chunk_size = models.PositiveIntegerField(_("creators per chunk"), default=5_000)
     # For a replayed refresh: the replay it belongs to, and the refresh it recomputes.
-    replay = models.ForeignKey(Replay, on_delete=models.CASCADE, null=True, blank=True, related_name="runs")
+    replay = models.ForeignKey(Replay, verbose_name=_("replay"), on_delete=models.CASCADE, null=True, blank=True,
+                               related_name="runs")
     replays = models.ForeignKey(
         "self", verbose_name=_("recomputes"), on_delete=models.SET_NULL, null=True, blank=True, related_name="replayed_by"
     )
@@ -279,8 +340,8 @@ class RefreshRun(TimeStampedModel):
     influencer_ids = models.JSONField(_("only these creators"), null=True, blank=True, editable=False)
     total = models.PositiveIntegerField(_("creators"), default=0)
     done = models.PositiveIntegerField(_("creators done"), default=0)
-    chunk_count = models.PositiveIntegerField(default=0)
-    chunks_done = models.PositiveIntegerField(default=0)
+    chunk_count = models.PositiveIntegerField(_("chunks"), default=0)
+    chunks_done = models.PositiveIntegerField(_("chunks done"), default=0)
     newly_classified = models.PositiveIntegerField(_("first classified"), default=0)
     promoted = models.PositiveIntegerField(_("promoted"), default=0)
     demoted = models.PositiveIntegerField(_("demoted"), default=0)
@@ -296,6 +357,7 @@ class RefreshRun(TimeStampedModel):
         ordering = ["-id"]
         verbose_name = _("refresh run")
         verbose_name_plural = _("refresh runs")
+        permissions = [("start_refreshrun", _("Can start a refresh of every creator"))]
         constraints = [models.UniqueConstraint(fields=["active"], name="one_active_refresh")]
         indexes = [
             # The queue: runs waiting for the active one, picked oldest first.
@@ -303,7 +365,8 @@ class RefreshRun(TimeStampedModel):
         ]
 
     def __str__(self):
-        return f"refresh #{self.pk} {self.run_date} {self.get_status_display()}"
+        return gettext("refresh #%(id)s of %(date)s (%(status)s)") % {
+            "id": self.pk, "date": self.run_date, "status": self.get_status_display()}
 
     @property
     def duration(self):
@@ -313,19 +376,24 @@ class RefreshRun(TimeStampedModel):
 class RefreshChunk(models.Model):
     """A slice of creators by id; `done_at` is set in the same transaction as its writes."""
 
-    run = models.ForeignKey(RefreshRun, on_delete=models.CASCADE, related_name="chunks")
-    index = models.PositiveIntegerField()
-    first_id = models.BigIntegerField()
-    last_id = models.BigIntegerField()
+    run = models.ForeignKey(RefreshRun, verbose_name=_("refresh run"), on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField(_("index"))
+    first_id = models.BigIntegerField(_("first creator id"))
+    last_id = models.BigIntegerField(_("last creator id"))
     # None: every creator with an id in [first_id, last_id]; else only these (a replay of some creators).
-    influencer_ids = models.JSONField(null=True, blank=True)
+    influencer_ids = models.JSONField(_("only these creators"), null=True, blank=True)
     # When the chunk's transaction began and committed: how long chunks take, and that they overlap.
-    started_at = models.DateTimeField(null=True, blank=True)
-    done_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
 
     class Meta:
         ordering = ["run", "index"]
+        verbose_name = _("refresh chunk")
+        verbose_name_plural = _("refresh chunks")
         constraints = [models.UniqueConstraint(fields=["run", "index"], name="one_chunk_per_index")]
+
+    def __str__(self):
+        return gettext("chunk %(index)s of refresh #%(run)s") % {"index": self.index, "run": self.run_id}
 
 
 class TierStateChange(models.Model):
@@ -368,28 +436,29 @@ class TierDecision(models.Model):
     A replay never deletes a row: it marks the rows it recomputed `superseded_by` itself.
     """
 
-    influencer = models.ForeignKey(Influencer, on_delete=models.CASCADE, related_name="decisions")
-    tier_before = models.CharField(max_length=16, choices=Tier.choices, null=True, blank=True)
-    tier_after = models.CharField(max_length=16, choices=Tier.choices)
-    type_before = models.CharField(max_length=16, choices=CreatorType.choices, null=True, blank=True)
-    type_after = models.CharField(max_length=16, choices=CreatorType.choices, null=True, blank=True)
-    policy = models.ForeignKey(TierPolicy, on_delete=models.PROTECT, related_name="decisions", null=True)
-    features = models.JSONField(default=dict)
-    explanation = models.JSONField(default=dict)
-    cause = models.CharField(max_length=24, choices=DecisionCause.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    refresh_run = models.ForeignKey(RefreshRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="decisions")
-    decided_on = models.DateField()
+    influencer = models.ForeignKey(Influencer, verbose_name=_("influencer"), on_delete=models.CASCADE,
+                                   related_name="decisions")
+    tier_before = models.CharField(_("tier before"), max_length=16, choices=Tier.choices, null=True, blank=True)
+    tier_after = models.CharField(_("tier after"), max_length=16, choices=Tier.choices)
+    type_before = models.CharField(_("type before"), max_length=16, choices=CreatorType.choices, null=True, blank=True)
+    type_after = models.CharField(_("type after"), max_length=16, choices=CreatorType.choices, null=True, blank=True)
+    policy = models.ForeignKey(TierPolicy, verbose_name=_("policy"), on_delete=models.PROTECT, related_name="decisions",
+                               null=True)
+    features = models.JSONField(_("features"), default=dict)
+    explanation = models.JSONField(_("explanation"), default=dict)
+    cause = models.CharField(_("cause"), max_length=24, choices=DecisionCause.choices)
+    actor = _user(_("actor"))
+    refresh_run = models.ForeignKey(RefreshRun, verbose_name=_("refresh run"), on_delete=models.SET_NULL, null=True,
+                                    blank=True, related_name="decisions")
+    decided_on = models.DateField(_("decided on"))
     # Where the decision stands in the order of events (as TierStateChange.effective_at); None on
     # decisions recorded before the state history began.
-    effective_at = models.DateTimeField(null=True, blank=True)
+    effective_at = models.DateTimeField(_("effective at"), null=True, blank=True)
     # Set when a replay recomputed the decision; the replay's own decision is then the effective one.
     superseded_by = models.ForeignKey(
         Replay, verbose_name=_("superseded by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = TierDecisionQuerySet.as_manager()
 
@@ -400,6 +469,8 @@ class TierDecision(models.Model):
         constraints = [
             # A redelivered chunk cannot write a creator's decision twice in one run.
             models.UniqueConstraint(fields=["influencer", "refresh_run"], name="one_decision_per_run"),
+            models.CheckConstraint(condition=models.Q(is_json("features", "object"), is_json("explanation", "object")),
+                                   name="decision_json_objects"),
         ]
         indexes = [
             models.Index(fields=["influencer", "-created_at"], name="decision_history"),
@@ -407,7 +478,10 @@ class TierDecision(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.influencer_id}: {self.tier_before}→{self.tier_after}, {self.type_before}→{self.type_after}"
+        return gettext("creator #%(influencer)s: %(tier_before)s → %(tier_after)s, %(type_before)s → %(type_after)s") % {
+            "influencer": self.influencer_id, "tier_before": self.get_tier_before_display() or "—",
+            "tier_after": self.get_tier_after_display(), "type_before": self.get_type_before_display() or "—",
+            "type_after": self.get_type_after_display() or "—"}
 
     @property
     def tier_changed(self):
@@ -440,13 +514,13 @@ class ImportBatch(TimeStampedModel):
     status = models.CharField(_("status"), max_length=16, choices=ImportStatus.choices, default=ImportStatus.UPLOADED)
     # The task delivery (or command run) doing the current pass: a redelivery of the same task
     # resumes it, anyone else leaves it alone.
-    claimed_by = models.CharField(max_length=64, blank=True)
+    claimed_by = models.CharField(_("claimed by task"), max_length=64, blank=True)
     # What the file turned out to be (encoding, delimiter, sheet, header line and mapping, unknown
     # columns) and the check's counts.
     report = models.JSONField(_("report"), default=dict, blank=True)
     # Progress of the pass running now (or the last one): bytes of a CSV, rows of a sheet.
-    progress_done = models.PositiveBigIntegerField(default=0)
-    progress_total = models.PositiveBigIntegerField(default=0)
+    progress_done = models.PositiveBigIntegerField(_("progress done"), default=0)
+    progress_total = models.PositiveBigIntegerField(_("progress total"), default=0)
     rows_read = models.PositiveIntegerField(_("rows read"), default=0)
     new = models.PositiveIntegerField(_("new"), default=0)
     updated = models.PositiveIntegerField(_("updated"), default=0)
@@ -454,7 +528,7 @@ class ImportBatch(TimeStampedModel):
     rejected = models.PositiveIntegerField(_("rejected"), default=0)
     creators_created = models.PositiveIntegerField(_("creators created"), default=0)
     # The last line whose block is committed, with its counts: a redelivered apply resumes after it.
-    resume_after_line = models.BigIntegerField(default=0)
+    resume_after_line = models.BigIntegerField(_("resume after line"), default=0)
     earliest_changed_on = models.DateField(_("earliest day changed"), null=True, blank=True)
     # Set when the import changed a day that a refresh had already judged: the refresh after it must
     # replay the changed creators from this day.

@@ -5,22 +5,32 @@ import datetime
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _gettext
+from django.utils.translation import gettext_lazy as _
 
-from .choices import CreatorType, OverrideField, PolicyStatus, RunStatus, RunTrigger, Tier
+from .choices import OVERRIDE_VALUES, OverrideEndReason, OverrideField, PolicyStatus, RunStatus, RunTrigger
 from .models import Influencer, RefreshRun, TierDecision, TierOverride, TierPolicy, TierStateChange
 from .refresh import override_rows, refresh_queue
 from .rules import PolicyRules, TierState, pin
 
-POLICY_NOT_DRAFT = "Policy v{version} is {status}: only a draft can be changed or published. Clone it to change it."
-OVERRIDE_REASON_REQUIRED = "An override needs a reason."
-OVERRIDE_VALUE_INVALID = "{value!r} is not a valid {field}; choose one of: {choices}."
-OVERRIDE_EXPIRY_PAST = "The expiry {expires_at} is not in the future."
-OVERRIDE_ALREADY_ENDED = "This override already ended ({end_reason})."
-OVERRIDE_DURING_REPLAY = "Replay #{replay_id} is recomputing past refreshes; pin the creator once it has finished."
+POLICY_NOT_DRAFT = _("Policy v{version} is {status}: only a draft can be changed or published. Clone it to change it.")
+POLICY_CLONED_FROM = _("Cloned from v%(version)s.")
+OVERRIDE_REASON_REQUIRED = _("An override needs a reason.")
+OVERRIDE_VALUE_INVALID = _("{value!r} is not a valid {field}; choose one of: {choices}.")
+OVERRIDE_EXPIRY_PAST = _("The expiry {expires_at} is not in the future.")
+OVERRIDE_ALREADY_ENDED = _("This override already ended ({end_reason}).")
+OVERRIDE_DURING_REPLAY = _("Replay #{replay_id} is recomputing past refreshes; pin the creator once it has finished.")
 
 
 class ServiceError(ValueError):
-    """A request that breaks a rule; the message says which, and nothing was changed."""
+    """A request that breaks a rule; the message says which, and nothing was changed.
+
+    `field` names the input at fault when there is one, so a form can show the message next to it.
+    """
+
+    def __init__(self, message, *, field: str | None = None):
+        self.field = field
+        super().__init__(str(message))
 
 
 # ---------------------------------------------------------------- policies
@@ -28,28 +38,30 @@ class ServiceError(ValueError):
 
 def _require_draft(policy: TierPolicy) -> None:
     if policy.status != PolicyStatus.DRAFT:
-        raise ServiceError(POLICY_NOT_DRAFT.format(version=policy.version, status=policy.status))
+        raise ServiceError(POLICY_NOT_DRAFT.format(version=policy.version, status=policy.get_status_display()))
 
 
 @transaction.atomic
+def policy_create_draft(*, name: str, rules: dict, notes: str = "", by) -> TierPolicy:
+    """A new draft with the next version number; PolicyError names every bad rule."""
+    # Two drafts at once: the unique version makes the second fail rather than share a number.
+    next_version = (TierPolicy.objects.aggregate(v=Max("version"))["v"] or 0) + 1
+    return TierPolicy.objects.create(version=next_version, name=name, rules=PolicyRules.from_json(rules).to_json(),
+                                     notes=notes, created_by=by, updated_by=by)
+
+
 def policy_clone(*, policy: TierPolicy, by) -> TierPolicy:
     """A new draft, next version number, with the same rules."""
-    # Two clones at once: the unique version makes the second fail rather than share a number.
-    next_version = (TierPolicy.objects.aggregate(v=Max("version"))["v"] or 0) + 1
-    return TierPolicy.objects.create(
-        version=next_version,
-        name=policy.name,
-        rules=policy.rules,
-        notes=f"Cloned from v{policy.version}.",
-        created_by=by,
-    )
+    return policy_create_draft(name=policy.name, rules=policy.rules,
+                               notes=_gettext(POLICY_CLONED_FROM) % {"version": policy.version}, by=by)
 
 
 @transaction.atomic
 def policy_update_draft(*, policy: TierPolicy, rules: dict, name: str | None = None, notes: str | None = None, by) -> TierPolicy:
     _require_draft(policy)
     policy.rules = PolicyRules.from_json(rules).to_json()  # PolicyError names every bad field
-    update_fields = ["rules", "updated_at"]
+    policy.updated_by = by
+    update_fields = ["rules", "updated_by", "updated_at"]
     if name is not None:
         policy.name = name
         update_fields.append("name")
@@ -83,8 +95,25 @@ def policy_publish(*, policy: TierPolicy, by, refresh: bool = True) -> TierPolic
 # ---------------------------------------------------------------- overrides
 
 
-def _override_choices(field: str):
-    return {OverrideField.TIER: Tier, OverrideField.CREATOR_TYPE: CreatorType}[field]
+def override_problems(*, field: str, value: str, reason: str, expires_at: datetime.datetime | None, now) -> dict[str, str]:
+    """What stops this override from being created, by the input at fault; empty when nothing does.
+
+    override_create refuses the same things, so the admin's form and the service agree.
+    """
+    problems = {}
+    choices = OVERRIDE_VALUES.get(field)
+    if choices is None:
+        problems["field"] = OVERRIDE_VALUE_INVALID.format(value=field, field=_gettext("field"),
+                                                          choices=", ".join(OverrideField.values))
+    elif value not in choices.values:
+        problems["value"] = OVERRIDE_VALUE_INVALID.format(value=value, field=OverrideField(field).label,
+                                                          choices=", ".join(choices.values))
+    if not (reason or "").strip():
+        problems["reason"] = str(OVERRIDE_REASON_REQUIRED)
+    if expires_at is not None and expires_at <= now:
+        problems["expires_at"] = OVERRIDE_EXPIRY_PAST.format(
+            expires_at=timezone.localtime(expires_at).strftime("%Y-%m-%d %H:%M"))
+    return problems
 
 
 @transaction.atomic
@@ -92,16 +121,11 @@ def override_create(
     *, influencer: Influencer, field: str, value: str, reason: str, expires_at: datetime.datetime | None = None, by
 ) -> TierOverride:
     """Pin a creator's tier or type now; the refresh honours it until it ends or expires."""
-    if field not in OverrideField.values:
-        raise ServiceError(OVERRIDE_VALUE_INVALID.format(value=field, field="field", choices=", ".join(OverrideField.values)))
-    choices = _override_choices(field)
-    if value not in choices.values:
-        raise ServiceError(OVERRIDE_VALUE_INVALID.format(value=value, field=field, choices=", ".join(choices.values)))
-    if not (reason or "").strip():
-        raise ServiceError(OVERRIDE_REASON_REQUIRED)
     now = timezone.now()
-    if expires_at is not None and expires_at <= now:
-        raise ServiceError(OVERRIDE_EXPIRY_PAST.format(expires_at=expires_at.isoformat()))
+    problems = override_problems(field=field, value=value, reason=reason, expires_at=expires_at, now=now)
+    if problems:
+        where, problem = next(iter(problems.items()))
+        raise ServiceError(problem, field=where)
 
     replaying = RefreshRun.objects.filter(replay__isnull=False, status__in=[RunStatus.RUNNING, RunStatus.PENDING])
     replay_id = replaying.values_list("replay_id", flat=True).first()
@@ -111,7 +135,7 @@ def override_create(
 
     influencer = Influencer.objects.select_for_update().get(pk=influencer.pk)
     TierOverride.objects.filter(influencer=influencer, field=field, ended_at__isnull=True).update(
-        ended_at=now, end_reason="replaced", updated_at=now
+        ended_at=now, end_reason=OverrideEndReason.REPLACED, ended_by=by, updated_at=now
     )
     override = TierOverride.objects.create(
         influencer=influencer, field=field, value=value, reason=reason.strip(), expires_at=expires_at, created_by=by
@@ -136,12 +160,13 @@ def override_create(
 
 
 @transaction.atomic
-def override_end(*, override: TierOverride, by, reason: str = "revoked") -> TierOverride:
+def override_end(*, override: TierOverride, by, reason: str = OverrideEndReason.REVOKED) -> TierOverride:
     """End an override; the creator's computed tier returns at the next refresh."""
     override = TierOverride.objects.select_for_update().get(pk=override.pk)
     if override.ended_at is not None:
-        raise ServiceError(OVERRIDE_ALREADY_ENDED.format(end_reason=override.end_reason))
+        raise ServiceError(OVERRIDE_ALREADY_ENDED.format(end_reason=override.get_end_reason_display()))
     override.ended_at = timezone.now()
     override.end_reason = reason
-    override.save(update_fields=["ended_at", "end_reason", "updated_at"])
+    override.ended_by = by
+    override.save(update_fields=["ended_at", "end_reason", "ended_by", "updated_at"])
     return override

@@ -193,10 +193,21 @@ def test_staff_may_close_a_request_without_a_reply(creator, staff):
     review = review_request_create(influencer=creator, subject=ReviewSubject.TIER, message="duplicate of my email")
 
     closed = review_close(review=review, by=staff)
-    again = review_close(review=review, by=staff)
+    again = review_close(review=review, by=UserFactory(username="second-closer", is_staff=True))
 
     assert closed.status == again.status == ReviewStatus.CLOSED
+    assert again.closed_by == staff and again.closed_at == closed.closed_at  # closing again changes nothing
     assert not Notification.objects.exists()  # nothing was answered
+
+
+def test_a_closing_reply_records_who_closed_the_request(creator, staff):
+    review = review_request_create(influencer=creator, subject=ReviewSubject.TIER, message="?")
+
+    answered = review_reply(review=review, reply="Checking.", by=staff)
+    assert (answered.closed_by, answered.closed_at) == (None, None)
+    closed = review_reply(review=review, reply="Done.", by=staff, close=True)
+
+    assert closed.closed_by == staff and closed.closed_at == closed.replied_at
 
 
 # ---------------------------------------------------------------- the admin queue

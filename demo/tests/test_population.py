@@ -188,8 +188,9 @@ def test_logins_are_created_and_authenticate():
         call_command("seed_demo", influencers=CREATORS, days=DAYS, seed=7, no_progress=True, stdout=StringIO())
 
     ops = get_user_model().objects.get(username="ops")
-    assert ops.is_staff and ops.is_superuser
-    assert ops.user_permissions.filter(content_type__app_label="tiers").exists()
+    assert ops.is_staff and not ops.is_superuser
+    assert list(ops.groups.values_list("name", flat=True)) == ["ops"] and not ops.user_permissions.exists()
+    assert ops.has_perm("tiers.publish_tierpolicy") and not ops.has_perm("auth.change_user")
     assert authenticate(username="ops", password=settings.DEMO_PASSWORD) == ops
     for number in (1, 20):
         user = authenticate(username=f"creator{number}", password=settings.DEMO_PASSWORD)

@@ -1,5 +1,7 @@
 """Staff run the tier engine from the admin: policies, overrides, refreshes, the ledger."""
 
+import json
+
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
@@ -16,7 +18,8 @@ from tiers.refresh import (
     refresh_start,
 )
 from tiers.rules import PolicyRules
-from tiers.tests.factories import InfluencerFactory, metric_days
+from tiers.services import ServiceError, override_create, override_end, policy_clone
+from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +46,7 @@ def test_clone_edit_and_publish_a_policy(admin_client, sent, django_capture_on_c
     rules = PolicyRules.default().to_json()
     rules["mid"]["keep_gmv"] = "150000"  # above mid.promote_gmv: refused, naming the field
     refused = admin_client.post(reverse("admin:tiers_tierpolicy_change", args=[draft.pk]),
-                                {"name": "v2", "rules": __import__("json").dumps(rules), "notes": ""})
+                                {"name": "v2", "rules": json.dumps(rules), "notes": ""})
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(changelist, {"action": "publish", "_selected_action": [draft.pk]})
 
@@ -139,3 +142,46 @@ def test_refresh_now_says_failed_when_the_broker_refuses_the_chunks(shipped_defa
     assert (run.status, run.active, run.error) == (RunStatus.FAILED, None, error)
     assert told(response) == [REFRESH_FAILED.format(run_id=run.pk, error=error)]
     assert refresh_run_sync().status == RunStatus.SUCCEEDED  # and it blocks nothing
+
+
+def test_editing_a_draft_records_who_edited_it_and_shows_it(admin_client, admin_user):
+    author = UserFactory(username="policy-author", is_staff=True)
+    draft = policy_clone(policy=TierPolicy.objects.published().get(), by=author)
+    rules = PolicyRules.default().to_json()
+    rules["mid"]["keep_gmv"] = "90000"
+    path = reverse("admin:tiers_tierpolicy_change", args=[draft.pk])
+
+    response = admin_client.post(path, {"name": "tighter keep", "rules": json.dumps(rules), "notes": "Q3"})
+
+    draft.refresh_from_db()
+    assert response.status_code == 302
+    assert (draft.name, draft.notes, draft.rules["mid"]["keep_gmv"]) == ("tighter keep", "Q3", "90000")
+    assert (draft.created_by, draft.updated_by) == (author, admin_user)
+    assert admin_user.username in admin_client.get(reverse("admin:tiers_tierpolicy_changelist")).content.decode()
+
+
+def test_ending_an_override_records_who_ended_it_and_shows_it(admin_client, admin_user):
+    creator = InfluencerFactory()
+    pinned_by = UserFactory(username="pinner", is_staff=True)
+    override = override_create(influencer=creator, field="tier", value="mid", reason="pilot", by=pinned_by)
+
+    admin_client.post(reverse("admin:tiers_tieroverride_changelist"),
+                      {"action": "end_overrides", "_selected_action": [override.pk]})
+    page = admin_client.get(reverse("admin:tiers_tieroverride_change", args=[override.pk])).content.decode()
+
+    override.refresh_from_db()
+    assert (override.created_by, override.ended_by, override.end_reason) == (pinned_by, admin_user, "revoked")
+    assert "pinner" in page and admin_user.username in page and "运营人员已结束" in page
+    with pytest.raises(ServiceError, match="运营人员已结束"):  # the reason, in words, not a code
+        override_end(override=override, by=admin_user)
+
+
+def test_a_replaced_override_records_who_replaced_it():
+    creator = InfluencerFactory()
+    first_by, second_by = UserFactory(username="first", is_staff=True), UserFactory(username="second", is_staff=True)
+    first = override_create(influencer=creator, field="tier", value="mid", reason="pilot", by=first_by)
+
+    override_create(influencer=creator, field="tier", value="head", reason="signed", by=second_by)
+
+    first.refresh_from_db()
+    assert (first.end_reason, first.ended_by) == ("replaced", second_by)
