@@ -542,11 +542,12 @@ def test_the_refresh_after_an_import_decides_just_the_creators_it_changed(creato
 
 
 def _outcome(ids):
-    """The changed creators' state and effective ledger, without what only says how it was reached."""
-    states = set(Influencer.objects.filter(pk__in=ids).values_list("pk", "tier", "creator_type", "tier_since",
+    """The changed creators' state and effective ledger, without what only says how it was reached
+    (creators by platform id: a creator the file made has another row id each time)."""
+    states = set(Influencer.objects.filter(pk__in=ids).values_list("platform_id", "tier", "creator_type", "tier_since",
                                                                     "below_keep_since"))
     ledger = sorted(TierDecision.objects.filter(influencer_id__in=ids, superseded_by__isnull=True).values_list(
-        "influencer_id", "tier_before", "tier_after", "type_before", "type_after", "decided_on"))
+        "influencer__platform_id", "tier_before", "tier_after", "type_before", "type_after", "decided_on"))
     return states, ledger
 
 
