@@ -9,7 +9,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from coaching.conditions import condition_from_json, conditions_from_json
 from coaching.models import PlaybookRule, Program, Stage, Task
-from coaching.services import program_specs
+from coaching.adapters import program_specs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -20,10 +20,10 @@ from coaching.reviews import (
     REVIEW_REPLY_REQUIRED,
     REVIEW_SUBJECT_INVALID,
     review_close,
-    review_latest,
     review_reply,
     review_request_create,
 )
+from coaching.selectors import review_latest
 from coaching.services import CoachingError
 from tiers.models import TierDecision
 from tiers.refresh import refresh_run_sync
