@@ -31,16 +31,13 @@ from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
 
 pytestmark = pytest.mark.django_db
 
-TODAY = timezone.localdate()
-
-
 def exactly(message):
     return "^" + re.escape(str(message)) + "$"
 
 
 def decision_for(creator, tier_before="mid", tier_after="tail"):
     return TierDecision.objects.create(influencer=creator, tier_before=tier_before, tier_after=tier_after,
-                                       cause="refresh", decided_on=TODAY)
+                                       cause="refresh", decided_on=timezone.localdate())
 
 
 @pytest.fixture
