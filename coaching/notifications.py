@@ -106,7 +106,8 @@ def _decision_notifications(decisions: QuerySet) -> int:
         (NotificationKind.TIER_CHANGED, "tier",
          decisions.filter(tier_before__isnull=False).exclude(tier_before=F("tier_after"))),
         (NotificationKind.TYPE_CHANGED, "type",
-         decisions.filter(type_before__isnull=False).filter(Q(type_after__isnull=True) | ~Q(type_after=F("type_before")))),
+         decisions.filter(type_before__isnull=False)
+         .filter(Q(type_after__isnull=True) | ~Q(type_after=F("type_before")))),
     )
     for kind, field, changed in changes:
         before, after = f"{field}_before", f"{field}_after"

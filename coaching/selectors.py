@@ -180,7 +180,7 @@ def _open_programmes(influencer, features, today, enrolled: set[int]) -> list[Pr
 
 def plan_for(influencer: Influencer, *, today: datetime.date | None = None, trend_days: int = TREND_DAYS[0],
              language: str | None = None) -> PlanPage:
-    """Everything the plan page reads, in a fixed number of queries; reasons in `language` (the active one when None)."""
+    """Everything the plan page reads, in a fixed number of queries; reasons in `language` (None: the active one)."""
     today = today or timezone.localdate()
     plan = growth_plan(influencer=influencer, today=today, language=language)
     return PlanPage(

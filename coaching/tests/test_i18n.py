@@ -165,7 +165,8 @@ def test_every_message_the_code_uses_is_translated(catalogue):
 @pytest.mark.parametrize("write", [
     lambda: PolicyRules.from_json({"window_days": 0, "head": {"keep_gmv": "lots", "colour": 1},
                                    "mid": {"reputation_floor": 9}, "anti_flap": {"max_steps_down": 0}}),
-    lambda: conditions_from_json([{"feature": "gvm", "op": "=>", "value": 1}, {"feature": "tier", "op": "<", "value": 2},
+    lambda: conditions_from_json([{"feature": "gvm", "op": "=>", "value": 1},
+                                  {"feature": "tier", "op": "<", "value": 2},
                                   {"feature": "live_share", "op": "<", "value": 60}], "entry_criteria"),
     lambda: rule_from_json({"code": "Bad!", "priority": 1.5, "tiers": ["star"], "text_zh": "{gvm}", "text_en": " ",
                             "targets": {"9x": "many"}}),
