@@ -1,4 +1,7 @@
-"""JSON that refuses a key given twice in one object, instead of silently keeping the last."""
+"""JSON that reports a key given twice in one object, instead of silently keeping the last.
+
+NaN and Infinity, which pipelines written in Python emit, are read as numbers so that the cell rules
+refuse them with the row and field named, as they refuse any other value that is no figure."""
 
 import json
 
@@ -27,14 +30,10 @@ def _object(pairs):
     return result
 
 
-def _no_constants(name):
-    raise ValueError(f"{name} is not a JSON number")
-
-
 class StrictJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         encoding = (parser_context or {}).get("encoding", "utf-8")
         try:
-            return json.loads(stream.read().decode(encoding), object_pairs_hook=_object, parse_constant=_no_constants)
+            return json.loads(stream.read().decode(encoding), object_pairs_hook=_object)
         except (ValueError, UnicodeDecodeError) as error:
             raise ParseError(str(NOT_JSON).format(error=error)) from None
