@@ -74,7 +74,8 @@ class StaffOrScope(permissions.BasePermission):
             allowed = request.auth.has_scope(self.scope)
         else:
             user = request.user
-            allowed = bool(user and user.is_authenticated and user.is_staff and (not self.perm or user.has_perm(self.perm)))
+            allowed = bool(user and user.is_authenticated and user.is_staff
+                           and (not self.perm or user.has_perm(self.perm)))
         if not allowed:
             self.message = str(NEEDS_SCOPE).format(scope=self.scope)
         return allowed

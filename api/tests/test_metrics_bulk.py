@@ -5,8 +5,8 @@ import json
 import math
 
 import pytest
-from django.db import connection
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from api.services import BULK_MAX_ROWS, bulk_fields
 from tiers.models import DailyMetric, Influencer

@@ -20,5 +20,6 @@ class Command(BaseCommand):
             token, secret = token_create(name=name, scopes=scope)
         except ServiceError as error:
             raise CommandError(str(error)) from None
-        self.stderr.write(f"Token #{token.pk} {token.name!r}, scopes {token.scopes}. Store it now; it is not shown again.")
+        self.stderr.write(f"Token #{token.pk} {token.name!r}, scopes {token.scopes}. "
+                          "Store it now; it is not shown again.")
         self.stdout.write(secret)
