@@ -152,6 +152,7 @@ def _shape(rows) -> tuple[list[str], list[list]]:
         raise BulkRefused(message, [BulkProblem(None, "rows", message)], too_large=True)
     known = bulk_fields()
     allowed = set(known)
+    unknown = str(ROW_UNKNOWN_FIELD).format(fields=", ".join(known))
     seen: set[str] = set()
     problems = []
     for index, row in enumerate(rows):
@@ -166,7 +167,7 @@ def _shape(rows) -> tuple[list[str], list[list]]:
                 column="platform_id", reason=problem_text(Problem.REQUIRED))))
         for name in row:
             if name not in allowed:
-                problems.append(BulkProblem(index, str(name)[:200], str(ROW_UNKNOWN_FIELD).format(fields=", ".join(known))))
+                problems.append(BulkProblem(index, str(name)[:200], unknown))
             else:
                 seen.add(name)
     if problems:

@@ -1,6 +1,6 @@
 """URLs of the API v1 and of its OpenAPI schema pages."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from . import views
@@ -38,4 +38,7 @@ urlpatterns = [
     # The split views load their script from a static file, not an inline <script>: fit for a strict CSP.
     path("schema/swagger-ui/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="swagger_ui"),
     path("schema/redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    # Any other address under /api/ (an id that is not a number, a path that does not exist) is a JSON 404
+    # like the API's own, not the site's HTML page.
+    re_path(r"^[\s\S]*$", views.not_found, name="not_found"),
 ]

@@ -12,6 +12,9 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, pagination, status
 from rest_framework import serializers as drf_serializers
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -45,6 +48,14 @@ from .services import BULK_MAX_ROWS, BulkRefused, IdempotencyConflict, idempoten
 
 BULK_TOO_LARGE = _("The request body is over {limit} MB; at most {rows} rows are accepted in one request.")
 NO_POLICY = _("No policy is published.")
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+def not_found(request, *args, **kwargs):
+    raise NotFound
 
 
 class Cursor(pagination.CursorPagination):

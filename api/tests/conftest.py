@@ -57,8 +57,7 @@ def creator(handle, gmv):
     return influencer
 
 
-@pytest.fixture
-def world(db):
+def build_world() -> dict:
     """A tail creator (in the village) and a mid creator (in the product pool), a campaign open to both."""
     tail, mid = creator("tailcreator", "1000"), creator("midcreator", "5000")
     campaign = ProgramFactory(code="open-campaign", enrollment_policy=EnrollmentPolicy.OPT_IN,
@@ -72,3 +71,8 @@ def world(db):
         "pool": pool, "products": products,
         "village_task": Task.objects.filter(stage__program__code="newcomer-village", check_by="self_report").first(),
     }
+
+
+@pytest.fixture
+def world(db):
+    return build_world()
