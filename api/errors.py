@@ -76,6 +76,7 @@ E404 = {404: _error("No such object among those the caller may reach (another cr
                     "or an invalid cursor.")}
 E409 = {409: _error("Conflicts with the current state; the message says what to do.")}
 E413 = {413: _error("More rows (or bytes) than one request may carry; the message names the limit.")}
+E415 = {415: _error("The body is not JSON (send Content-Type: application/json).")}
 E429 = {429: _error("Too many requests; retry after the number of seconds in the Retry-After header.")}
 COMMON = {**E401, **E403, **E429}
 
@@ -88,5 +89,5 @@ def responses(ok: dict, *extra: dict) -> dict:
     return merged
 
 
-__all__ = ["COMMON", "E400", "E404", "E409", "E413", "api_exception_handler", "error_response", "responses",
+__all__ = ["COMMON", "E400", "E404", "E409", "E413", "E415", "api_exception_handler", "error_response", "responses",
            "status"]

@@ -6,7 +6,7 @@ refuse them with the row and field named, as they refuse any other value that is
 import json
 
 from django.utils.translation import gettext_lazy as _
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import JSONParser
 
 NOT_JSON = _("The body is not valid JSON: {error}")
@@ -30,10 +30,21 @@ def _object(pairs):
     return result
 
 
+def loads(raw: bytes, encoding: str = "utf-8"):
+    try:
+        return json.loads(raw.decode(encoding), object_pairs_hook=_object)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ParseError(str(NOT_JSON).format(error=error)) from None
+
+
 class StrictJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
-        encoding = (parser_context or {}).get("encoding", "utf-8")
-        try:
-            return json.loads(stream.read().decode(encoding), object_pairs_hook=_object)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise ParseError(str(NOT_JSON).format(error=error)) from None
+        return loads(stream.read(), (parser_context or {}).get("encoding", "utf-8"))
+
+
+def large_json_body(request):
+    """The JSON body of a request allowed to be larger than DATA_UPLOAD_MAX_MEMORY_SIZE (the caller has
+    checked its length against its own limit): read from the stream, which that setting does not guard."""
+    if not (request.content_type or "").startswith("application/json"):
+        raise UnsupportedMediaType(request.content_type)
+    return loads(request._request.read())

@@ -40,10 +40,10 @@ from tiers.selectors import explain_now
 
 from . import serializers as s
 from .auth import CanRead, CanWriteMetrics, IsCreator, ReadOrStartRuns, principal
-from .errors import E400, E404, E409, E413, error_response, responses
+from .errors import E400, E404, E409, E413, E415, error_response, responses
 from .filters import DecisionFilter, EnrollmentFilter, InfluencerFilter, ProgramFilter, RefreshRunFilter
 from .models import ApiToken
-from .parsers import StrictJSONParser
+from .parsers import StrictJSONParser, large_json_body
 from .services import BULK_MAX_ROWS, BulkRefused, IdempotencyConflict, idempotent, metrics_bulk_upsert
 
 BULK_TOO_LARGE = _("The request body is over {limit} MB; at most {rows} rows are accepted in one request.")
@@ -250,7 +250,7 @@ class MetricsBulk(APIView):
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
                                      description="A retry with the same key and body returns the first answer "
                                                  "without applying the rows twice.")],
-        responses=responses({200: s.MetricsBulkResultSerializer}, E400, E409, E413),
+        responses=responses({200: s.MetricsBulkResultSerializer}, E400, E409, E413, E415),
     )
     def post(self, request):
         """Upsert daily metrics, up to 10,000 rows a request, on (platform_id, date), all or nothing, checked by
@@ -259,7 +259,8 @@ class MetricsBulk(APIView):
         if int(request.META.get("CONTENT_LENGTH") or 0) > too_big:
             return error_response(BULK_TOO_LARGE.format(limit=too_big // (1024 * 1024), rows=f"{BULK_MAX_ROWS:,}"),
                                   "too_large", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-        data = request.data
+        # Up to 16 MB by our own limit above, not Django's 2.5 MB one for forms.
+        data = large_json_body(request)
         if not isinstance(data, dict):
             raise drf_serializers.ValidationError({"rows": [_("Send a JSON object with a rows list.")]})
         missing = data.get("unknown_creators", MISSING_CREATE)

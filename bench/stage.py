@@ -166,9 +166,16 @@ def import_reset() -> None:
         cursor.execute("VACUUM ANALYZE tiers_influencer")
 
 
+def api_token() -> dict:
+    """A write-metrics token for the API bench (the secret is printed: this is a throwaway bench database)."""
+    from api.services import token_create
+
+    return {"token": token_create(name="bench", scopes="write-metrics")[1]}
+
+
 STAGES = {"floor": floor, "reset": reset, "refresh": refresh, "analyze": analyze, "assign": assign,
           "reset_coaching": reset_coaching, "import_file": import_file, "import": import_run,
-          "import_copy_floor": import_copy_floor, "import_reset": import_reset}
+          "import_copy_floor": import_copy_floor, "import_reset": import_reset, "api_token": api_token}
 
 if __name__ == "__main__":
     stage = sys.argv[1]

@@ -213,3 +213,27 @@ def test_nan_in_a_row_is_refused_naming_its_row_and_field(writer, today):
 
     assert response.status_code == 400
     assert [(e["index"], e["field"]) for e in response.json()["errors"]] == [(0, "gmv")]
+
+
+def test_a_full_batch_of_ten_thousand_rows_is_accepted_beyond_django_s_form_limit(writer, today, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100_000  # far below the batch: the bulk endpoint has its own limit
+    influencer = InfluencerFactory(onboarded_on=today - datetime.timedelta(days=400))
+    rows = [{"platform_id": f"ks-big-{k // 300}", "date": (today - datetime.timedelta(days=k % 300)).isoformat(),
+             "gmv": k, "orders": 1} for k in range(BULK_MAX_ROWS)]
+    rows[0]["platform_id"] = influencer.platform_id
+
+    response = writer.post(BULK, {"rows": rows}, format="json")
+
+    assert response.status_code == 200, response.content[:300]
+    assert response.json()["rows"] == BULK_MAX_ROWS and DailyMetric.objects.count() == BULK_MAX_ROWS
+
+
+def test_a_body_over_the_byte_limit_is_413(writer, settings):
+    settings.LADDER_API_BULK_MAX_BYTES = 1000
+    response = writer.post(BULK, {"rows": [{"platform_id": "x" * 2000, "date": "2026-01-01"}]}, format="json")
+    assert response.status_code == 413 and "10,000" in response.json()["detail"]
+
+
+def test_a_body_that_is_not_json_is_415(writer):
+    response = writer.post(BULK, "platform_id,date\nks-1,2026-01-01", content_type="text/csv")
+    assert response.status_code == 415
