@@ -134,6 +134,7 @@ def import_run() -> dict:
 def import_copy_floor() -> dict:
     """COPY of the same rows into the same table: they are exported, deleted, and COPYed back (timed)."""
     dump = IMPORT_FILE.with_suffix(".copy")
+    dump.parent.mkdir(exist_ok=True)  # the API bench COPYs without having written the import's file
     imported = "influencer_id IN (SELECT id FROM tiers_influencer WHERE platform_id LIKE 'imp-%%')"
     with connection.cursor() as cursor:
         with dump.open("wb") as out, cursor.copy(
