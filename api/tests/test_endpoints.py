@@ -134,3 +134,15 @@ def test_the_plan_query_count_does_not_grow_with_history(world, days_ago):
     with CaptureQueriesContext(connection) as after:
         api.get("/api/v1/me/plan/")
     assert len(after.captured_queries) == len(before.captured_queries)
+
+
+def test_the_creator_s_pool_list_query_count_does_not_grow(world):
+    api = APIClient()
+    api.force_login(world["mid"].user)
+    url = f"/api/v1/me/pools/{world['pool'].pk}/products/"
+    small = _queries(api, url, 1)
+
+    pool_with_products(world["pool"], 20)
+    large = _queries(api, url, 50)
+
+    assert large[0] == small[0] and large[1] == 25
