@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from coaching.choices import ReviewSubject
 from coaching.models import Enrollment, PoolProduct, Product, Program, ReviewRequest, Stage, Task
-from tiers.models import DailyMetric, Influencer, RefreshRun, TierDecision, TierOverride, TierPolicy
+from tiers.models import Influencer, RefreshRun, TierDecision, TierOverride, TierPolicy
 
 from .services import BULK_MAX_ROWS, bulk_fields
 
@@ -191,10 +191,14 @@ class MetricsBulkResultSerializer(serializers.Serializer):
     earliest_changed = serializers.DateField(allow_null=True)
 
 
-class MetricTrendSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = DailyMetric
-        fields = ["date", "gmv", "live_gmv", "video_gmv", "storefront_gmv", "followers"]
+class TrendDaySerializer(serializers.Serializer):
+    """One day of the creator's trend: GMV by channel and followers, as on the plan page's chart."""
+
+    date = serializers.DateField()
+    live_gmv = serializers.DecimalField(max_digits=14, decimal_places=2)
+    video_gmv = serializers.DecimalField(max_digits=14, decimal_places=2)
+    storefront_gmv = serializers.DecimalField(max_digits=14, decimal_places=2)
+    followers = serializers.IntegerField()
 
 
 # ---------------------------------------------------------------- the creator's plan and actions
@@ -279,7 +283,7 @@ class PlanSerializer(serializers.Serializer):
     traffic_reward_total = serializers.IntegerField()
     unread_notifications = serializers.IntegerField()
     review = ReviewSerializer(allow_null=True)
-    trend = MetricTrendSerializer(many=True)
+    trend = TrendDaySerializer(many=True)
 
 
 class ReviewInputSerializer(serializers.Serializer):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -18,11 +16,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from coaching import notifications, reviews
+from coaching import reviews
 from coaching.choices import ProductStatus, ProgramKind
-from coaching.explain import tier_reason, type_reason
 from coaching.models import Enrollment, PoolProduct, Program, Task
-from coaching.selectors import growth_plan
+from coaching.selectors import plan_for
 from coaching.services import (
     CoachingError,
     enrollment_leave,
@@ -34,7 +31,7 @@ from coaching.services import (
 )
 from tiers.choices import RunStatus, RunTrigger
 from tiers.ingest import MISSING_CREATE, MISSING_REPORT
-from tiers.models import DailyMetric, Influencer, RefreshRun, TierDecision, TierOverride, TierPolicy
+from tiers.models import Influencer, RefreshRun, TierDecision, TierOverride, TierPolicy
 from tiers.refresh import REFRESH_REQUEST_FAILED, RefreshError, refresh_queue, refresh_request_message
 from tiers.selectors import explain_now
 
@@ -173,9 +170,9 @@ class RefreshRuns(generics.ListAPIView):
                    responses=responses({202: s.RefreshStartedSerializer}, E409))
     def post(self, request):
         """Start a refresh of every creator on the workers, or queue it after the one running. Needs `write-runs`."""
-        by = None if isinstance(request.auth, ApiToken) else request.user
+        token = isinstance(request.auth, ApiToken)
         try:
-            run = refresh_queue(trigger=RunTrigger.STAFF, by=by)
+            run = refresh_queue(trigger=RunTrigger.API if token else RunTrigger.STAFF, by=None if token else request.user)
         except RefreshError as error:
             return error_response(REFRESH_REQUEST_FAILED.format(error=error), "conflict", status.HTTP_409_CONFLICT)
         message = refresh_request_message(run)
@@ -290,8 +287,6 @@ class MetricsBulk(APIView):
 # ---------------------------------------------------------------- the logged-in creator
 
 
-TREND_DAYS = 30
-
 
 @extend_schema(tags=["me"], responses=responses({200: s.PlanSerializer}))
 class MyPlan(APIView):
@@ -301,15 +296,14 @@ class MyPlan(APIView):
 
     def get(self, request):
         influencer = request.influencer
-        plan = growth_plan(influencer=influencer)
-        checks = plan.decision.checks if plan.decision else ()
-        since = plan.today - datetime.timedelta(days=TREND_DAYS)
+        page = plan_for(influencer)
+        plan = page.plan
         data = {
             "influencer": influencer,
             "today": plan.today,
             "policy_version": plan.policy.version if plan.policy else None,
-            "tier_reason": tier_reason(influencer.tier, checks),
-            "type_reason": type_reason(influencer.creator_type, plan.features),
+            "tier_reason": page.tier_reason,
+            "type_reason": page.type_reason,
             "features": plan.features.to_json() if plan.features else None,
             "next_tier": plan.next_tier,
             "gaps": [gap.to_json() for gap in plan.gaps],
@@ -327,9 +321,9 @@ class MyPlan(APIView):
             "open_programmes": plan.open_programmes,
             "history": plan.history,
             "traffic_reward_total": plan.traffic_reward_total,
-            "unread_notifications": notifications.unread_count(influencer=influencer),
-            "review": reviews.review_latest(influencer=influencer),
-            "trend": DailyMetric.objects.filter(influencer=influencer, date__gt=since).order_by("date"),
+            "unread_notifications": page.unread,
+            "review": page.review,
+            "trend": [day._asdict() for day in page.trend_rows],
         }
         return Response(s.PlanSerializer(data).data)
 

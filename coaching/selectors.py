@@ -2,20 +2,31 @@
 
 import datetime
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import NamedTuple
 
 from django.db.models import Case, Prefetch, Q, Sum, Value, When
 from django.utils import timezone
 
 from tiers.models import DailyMetric, Influencer, TierDecision, TierPolicy
-from tiers.rules import Decision, DemotionWarning, Features, Gap, PolicyRules, TierState, demotion_warning, gap_to_next_tier
+from tiers.rules import (
+    Decision,
+    DemotionWarning,
+    Features,
+    Gap,
+    PolicyRules,
+    TierState,
+    demotion_warning,
+    gap_to_next_tier,
+)
 from tiers.selectors import decide_now, decision_history, window_features
 
 from . import playbook
 from .adapters import as_creator, eligibility_of
 from .charts import TrendChart, trend_chart
 from .choices import EnrollmentPolicy, ReviewStatus
-from .explain import tier_reason, type_reason
 from .conditions import feature_values
+from .explain import tier_reason, type_reason
 from .models import Enrollment, PlaybookRule, Program, ReviewRequest, Stage, Task, TaskCompletion
 from .notifications import unread_count
 from .rules import ineligibility
@@ -74,6 +85,14 @@ class GrowthPlan:
         return [p for p in self.programmes if p.program.creators_may_leave]
 
 
+class TrendDay(NamedTuple):
+    date: datetime.date
+    live_gmv: Decimal
+    video_gmv: Decimal
+    storefront_gmv: Decimal
+    followers: int
+
+
 @dataclass(frozen=True)
 class PlanPage:
     """What a creator's plan page shows: the growth plan, why they stand where they do, their trend and inbox."""
@@ -83,6 +102,7 @@ class PlanPage:
     type_reason: str
     trend: TrendChart
     trend_days: int
+    trend_rows: list[TrendDay]
     unread: int
     review: ReviewRequest | None
 
@@ -183,23 +203,24 @@ def plan_for(influencer: Influencer, *, today: datetime.date | None = None, tren
     """Everything the plan page reads, in a fixed number of queries; reasons in `language` (None: the active one)."""
     today = today or timezone.localdate()
     plan = growth_plan(influencer=influencer, today=today, language=language)
+    days = trend_rows(influencer=influencer, today=today, days=trend_days)
     return PlanPage(
         plan=plan,
         tier_reason=tier_reason(influencer.tier, plan.decision.checks if plan.decision else (), language),
         type_reason=type_reason(influencer.creator_type, plan.features, language),
-        trend=trend_chart(trend_rows(influencer=influencer, today=today, days=trend_days)),
+        trend=trend_chart(days),
         trend_days=trend_days,
+        trend_rows=days,
         unread=unread_count(influencer=influencer),
         review=review_latest(influencer=influencer),
     )
 
 
-def trend_rows(*, influencer: Influencer, today: datetime.date, days: int):
-    """(date, live_gmv, video_gmv, storefront_gmv, followers) for the last `days` days up to today, oldest first."""
+def trend_rows(*, influencer: Influencer, today: datetime.date, days: int) -> list[TrendDay]:
+    """The creator's GMV by channel and followers for the last `days` days up to today, oldest first."""
     since = today - datetime.timedelta(days=days)
-    return DailyMetric.objects.filter(influencer=influencer, date__gt=since).order_by("date").values_list(
-        "date", "live_gmv", "video_gmv", "storefront_gmv", "followers"
-    )
+    rows = DailyMetric.objects.filter(influencer=influencer, date__gt=since).order_by("date")
+    return [TrendDay(*row) for row in rows.values_list(*TrendDay._fields)]
 
 
 def review_latest(*, influencer: Influencer) -> ReviewRequest | None:
