@@ -5,6 +5,8 @@ from django.db.models import Case, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+import audit
+from audit.models import AuditAction
 from tiers.models import Influencer, TierDecision
 
 from .choices import ReviewStatus, ReviewSubject
@@ -79,6 +81,7 @@ def review_reply(*, review: ReviewRequest, reply: str, by, close: bool = False) 
     if (review.status, review.staff_reply) == (status, reply):
         return review
     now = timezone.now()
+    before = {"status": review.status, "staff_reply": review.staff_reply}
     review.staff_reply = reply
     review.status = status
     review.replied_by = by
@@ -87,6 +90,8 @@ def review_reply(*, review: ReviewRequest, reply: str, by, close: bool = False) 
         review.closed_by, review.closed_at = by, now
     review.save(update_fields=["staff_reply", "status", "replied_by", "replied_at", "closed_by", "closed_at", "updated_at"])
     notifications_after_review_reply(review=review)
+    audit.record(actor=by, action=AuditAction.REVIEW_REPLY, obj=review, before=before,
+                 after={"status": review.status, "staff_reply": reply})
     return review
 
 
@@ -95,9 +100,12 @@ def review_close(*, review: ReviewRequest, by) -> ReviewRequest:
     """Close a request, answered or not; closing a closed one changes nothing."""
     review = ReviewRequest.objects.select_for_update().get(pk=review.pk)
     if review.status != ReviewStatus.CLOSED:
+        before = review.status
         review.status = ReviewStatus.CLOSED
         review.closed_by, review.closed_at = by, timezone.now()
         review.save(update_fields=["status", "closed_by", "closed_at", "updated_at"])
+        audit.record(actor=by, action=AuditAction.REVIEW_CLOSE, obj=review, before={"status": before},
+                     after={"status": review.status})
     return review
 
 

@@ -13,6 +13,8 @@ from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+import audit
+from audit.models import AuditAction
 from tiers.choices import InfluencerStatus
 from tiers.models import Influencer, RefreshRun
 from tiers.rules import Features
@@ -455,6 +457,12 @@ def assignment_request(*, refresh_run_id: int, today: datetime.date) -> Assignme
         return existing.get()
 
 
+def _record_start(run: AssignmentRun, chunks: int) -> None:
+    # Assignments follow refreshes, started by jobs: no staff actor.
+    audit.record(actor=None, action=AuditAction.ASSIGNMENT_START, obj=run,
+                 after={"refresh_run_id": run.refresh_run_id, "run_date": run.run_date, "chunks": chunks})
+
+
 def assignment_start_next(*, chunk_size: int | None = None) -> AssignmentRun | None:
     """Start the oldest waiting run and make its chunks, unless a run is running; the run started, or None."""
     run = AssignmentRun.objects.filter(status=AssignmentStatus.WAITING).order_by("pk").first()
@@ -468,7 +476,8 @@ def assignment_start_next(*, chunk_size: int | None = None) -> AssignmentRun | N
             )
             if not started:
                 return None  # another process started it
-            _make_chunks(run.pk, chunk_size)
+            chunks = _make_chunks(run.pk, chunk_size)
+            _record_start(run, chunks)
     except IntegrityError:  # one_active_assignment: another run is running; this one waits for it
         return None
     run.refresh_from_db()
@@ -558,7 +567,7 @@ def assignment_run(*, refresh_run_id: int | None = None, today: datetime.date | 
     try:
         with transaction.atomic():
             run = AssignmentRun.objects.create(refresh_run_id=refresh_run_id, run_date=today or timezone.localdate())
-            _make_chunks(run.pk, chunk_size)
+            _record_start(run, _make_chunks(run.pk, chunk_size))
     except IntegrityError:
         active = AssignmentRun.objects.filter(active=True).values_list("id", flat=True).first()
         if active is None:

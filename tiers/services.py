@@ -3,6 +3,9 @@
 import datetime
 
 from django.db import transaction
+
+import audit
+from audit.models import AuditAction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _gettext
@@ -46,8 +49,14 @@ def policy_create_draft(*, name: str, rules: dict, notes: str = "", by) -> TierP
     """A new draft with the next version number; PolicyError names every bad rule."""
     # Two drafts at once: the unique version makes the second fail rather than share a number.
     next_version = (TierPolicy.objects.aggregate(v=Max("version"))["v"] or 0) + 1
-    return TierPolicy.objects.create(version=next_version, name=name, rules=PolicyRules.from_json(rules).to_json(),
-                                     notes=notes, created_by=by, updated_by=by)
+    policy = TierPolicy.objects.create(version=next_version, name=name, rules=PolicyRules.from_json(rules).to_json(),
+                                       notes=notes, created_by=by, updated_by=by)
+    audit.record(actor=by, action=AuditAction.POLICY_DRAFT_CREATE, obj=policy, after=_policy_fields(policy))
+    return policy
+
+
+def _policy_fields(policy: TierPolicy) -> dict:
+    return audit.snapshot(policy, fields=("version", "name", "status", "rules", "notes"))
 
 
 def policy_clone(*, policy: TierPolicy, by) -> TierPolicy:
@@ -59,6 +68,7 @@ def policy_clone(*, policy: TierPolicy, by) -> TierPolicy:
 @transaction.atomic
 def policy_update_draft(*, policy: TierPolicy, rules: dict, name: str | None = None, notes: str | None = None, by) -> TierPolicy:
     _require_draft(policy)
+    before = _policy_fields(TierPolicy.objects.get(pk=policy.pk))
     policy.rules = PolicyRules.from_json(rules).to_json()  # PolicyError names every bad field
     policy.updated_by = by
     update_fields = ["rules", "updated_by", "updated_at"]
@@ -69,6 +79,8 @@ def policy_update_draft(*, policy: TierPolicy, rules: dict, name: str | None = N
         policy.notes = notes
         update_fields.append("notes")
     policy.save(update_fields=update_fields)
+    audit.record(actor=by, action=AuditAction.POLICY_DRAFT_UPDATE, obj=policy, before=before,
+                 after=_policy_fields(policy))
     return policy
 
 
@@ -82,11 +94,15 @@ def policy_publish(*, policy: TierPolicy, by, refresh: bool = True) -> TierPolic
     policy = TierPolicy.objects.select_for_update().get(pk=policy.pk)
     _require_draft(policy)
     PolicyRules.from_json(policy.rules)
+    previous = TierPolicy.objects.filter(status=PolicyStatus.PUBLISHED).values_list("version", flat=True).first()
     TierPolicy.objects.filter(status=PolicyStatus.PUBLISHED).update(status=PolicyStatus.ARCHIVED, updated_at=timezone.now())
     policy.status = PolicyStatus.PUBLISHED
     policy.published_at = timezone.now()
     policy.published_by = by
     policy.save(update_fields=["status", "published_at", "published_by", "updated_at"])
+    audit.record(actor=by, action=AuditAction.POLICY_PUBLISH, obj=policy,
+                 before={"status": PolicyStatus.DRAFT, "published_version": previous},
+                 after={"status": policy.status, "published_version": policy.version, "refresh": refresh})
     if refresh:
         refresh_queue(trigger=RunTrigger.POLICY_PUBLISH, by=by, policy=policy)
     return policy
@@ -156,6 +172,10 @@ def override_create(
 
         # The creator hears of it and their programmes follow now, not at the next nightly refresh.
         transaction.on_commit(lambda: after_decision.delay(decision.pk))
+    audit.record(actor=by, action=AuditAction.OVERRIDE_CREATE, obj=override, reason=override.reason,
+                 before={"tier": before.tier, "creator_type": before.creator_type},
+                 after={"field": field, "value": value, "expires_at": expires_at, "influencer_id": influencer.pk,
+                        "tier": influencer.tier, "creator_type": influencer.creator_type})
     return override
 
 
@@ -169,4 +189,6 @@ def override_end(*, override: TierOverride, by, reason: str = OverrideEndReason.
     override.end_reason = reason
     override.ended_by = by
     override.save(update_fields=["ended_at", "end_reason", "ended_by", "updated_at"])
+    audit.record(actor=by, action=AuditAction.OVERRIDE_END, obj=override, reason=str(reason),
+                 before={"ended_at": None}, after={"ended_at": override.ended_at, "end_reason": reason})
     return override
