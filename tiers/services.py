@@ -1,18 +1,19 @@
 """Writes of the tier engine: policy versions and overrides (the refresh is in `tiers.refresh`)."""
 
 import datetime
+from typing import NamedTuple
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 import audit
 from audit.models import AuditAction
-from django.db.models import Max
+from django.db.models import Max, Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _gettext
 from django.utils.translation import gettext_lazy as _
 
 from .choices import OVERRIDE_VALUES, OverrideEndReason, OverrideField, PolicyStatus, RunStatus, RunTrigger
-from .models import Influencer, RefreshRun, TierDecision, TierOverride, TierPolicy, TierStateChange
+from .models import Influencer, OverrideBatch, RefreshRun, TierDecision, TierOverride, TierPolicy, TierStateChange
 from .refresh import override_rows, refresh_queue
 from .rules import PolicyRules, TierState, pin
 
@@ -192,3 +193,68 @@ def override_end(*, override: TierOverride, by, reason: str = OverrideEndReason.
     audit.record(actor=by, action=AuditAction.OVERRIDE_END, obj=override, reason=str(reason),
                  before={"ended_at": None}, after={"ended_at": override.ended_at, "end_reason": reason})
     return override
+
+
+# ---------------------------------------------------------------- overrides in bulk
+
+BULK_OVERRIDE_MAX = 5_000  # creators per bulk pin: each is pinned, notified and audited like a single one
+BULK_OVERRIDE_NONE = _("Choose at least one creator.")
+BULK_OVERRIDE_TOO_MANY = _("{count} creators selected; pin at most {limit} at a time.")
+
+
+class BulkPreview(NamedTuple):
+    """What a bulk pin would do: every creator with their value now, the pins it would make, and the
+    ones already pinned to the same value with the same reason and expiry (left as they are)."""
+
+    rows: list[dict]
+    to_pin: list[int]
+    unchanged: list[int]
+
+
+def override_bulk_preview(*, influencer_ids, field: str, value: str, reason: str,
+                          expires_at: datetime.datetime | None) -> BulkPreview:
+    """The bulk pin's effect, in two queries whatever the number of creators; writes nothing."""
+    ids = sorted(set(influencer_ids))
+    if not ids:
+        raise ServiceError(BULK_OVERRIDE_NONE)
+    if len(ids) > BULK_OVERRIDE_MAX:
+        raise ServiceError(BULK_OVERRIDE_TOO_MANY.format(count=len(ids), limit=BULK_OVERRIDE_MAX))
+    open_pins = TierOverride.objects.filter(field=field, ended_at__isnull=True)
+    creators = (Influencer.objects.filter(pk__in=ids).order_by("pk")
+                .prefetch_related(Prefetch("overrides", queryset=open_pins, to_attr="open_pins")))
+    rows, to_pin, unchanged = [], [], []
+    for creator in creators:
+        pinned = creator.open_pins[0] if creator.open_pins else None
+        now_value = getattr(creator, field)
+        same = pinned is not None and (pinned.value, pinned.reason, pinned.expires_at) == (value, reason.strip(),
+                                                                                          expires_at)
+        (unchanged if same else to_pin).append(creator.pk)
+        rows.append({"influencer": creator, "now": now_value, "after": value, "pinned": pinned,
+                     "moves": now_value != value, "unchanged": same})
+    return BulkPreview(rows, to_pin, unchanged)
+
+
+@transaction.atomic
+def override_bulk_apply(*, token, influencer_ids, field: str, value: str, reason: str,
+                        expires_at: datetime.datetime | None, by) -> tuple[OverrideBatch, bool]:
+    """Pin each creator as override_create pins one (ledger, notification, audit entry each), once per
+    `token`: the same form sent again returns the first batch and False, changing nothing."""
+    problems = override_problems(field=field, value=value, reason=reason, expires_at=expires_at, now=timezone.now())
+    if problems:
+        where, problem = next(iter(problems.items()))
+        raise ServiceError(problem, field=where)
+    try:
+        with transaction.atomic():
+            # The unique token is the guard: a second send waits here for the first to commit, then fails.
+            batch = OverrideBatch.objects.create(token=token, field=field, value=value, reason=reason.strip(),
+                                                 expires_at=expires_at, created_by=by)
+    except IntegrityError:
+        return OverrideBatch.objects.get(token=token), False
+    preview = override_bulk_preview(influencer_ids=influencer_ids, field=field, value=value, reason=reason,
+                                    expires_at=expires_at)
+    by_pk = {row["influencer"].pk: row["influencer"] for row in preview.rows}
+    for pk in preview.to_pin:
+        override_create(influencer=by_pk[pk], field=field, value=value, reason=reason, expires_at=expires_at, by=by)
+    batch.requested, batch.pinned, batch.unchanged = len(preview.rows), len(preview.to_pin), len(preview.unchanged)
+    batch.save(update_fields=["requested", "pinned", "unchanged", "updated_at"])
+    return batch, True
