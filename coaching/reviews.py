@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 import audit
 from audit.models import AuditAction
 from tiers.models import Influencer, TierDecision
+from tiers.services import ServiceError, override_create
 
 from .choices import ReviewStatus, ReviewSubject
 from .models import ReviewRequest
@@ -118,3 +119,22 @@ def review_latest(*, influencer: Influencer) -> ReviewRequest | None:
         .order_by(open_first, "-created_at", "-id")
         .first()
     )
+
+
+@transaction.atomic
+def review_override(*, review: ReviewRequest, field: str, value: str, reason: str, expires_at, reply: str,
+                    by) -> ReviewRequest:
+    """Staff agree with the creator: pin the tier or type (tiers.services.override_create, which tells
+    the creator of the change) and close the request with the reply; all or nothing."""
+    reply = (reply or "").strip()
+    if not reply:
+        raise CoachingError(REVIEW_REPLY_REQUIRED)
+    locked = ReviewRequest.objects.select_for_update().select_related("influencer").get(pk=review.pk)
+    if locked.status == ReviewStatus.CLOSED:
+        raise CoachingError(REVIEW_CLOSED)
+    try:
+        override_create(influencer=locked.influencer, field=field, value=value, reason=reason, expires_at=expires_at,
+                        by=by)
+    except ServiceError as exc:
+        raise CoachingError(str(exc), field=exc.field) from None
+    return review_reply(review=locked, reply=reply, by=by, close=True)

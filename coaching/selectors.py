@@ -3,17 +3,17 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, Q, Sum
+from django.db.models import Count, Max, Prefetch, Q, Sum
 from django.utils import timezone
 
-from tiers.models import Influencer, TierDecision, TierPolicy
+from tiers.models import DailyMetric, Influencer, TierDecision, TierPolicy
 from tiers.rules import Decision, DemotionWarning, Features, Gap, PolicyRules, TierState, demotion_warning, gap_to_next_tier
 from tiers.selectors import decide_now, decision_history, window_features
 
 from . import playbook
-from .choices import EnrollmentPolicy
+from .choices import EnrollmentPolicy, ReviewStatus
 from .conditions import feature_values
-from .models import Enrollment, PlaybookRule, Program, Stage, Task, TaskCompletion
+from .models import Enrollment, PlaybookRule, Program, ReviewRequest, Stage, Task, TaskCompletion
 from .rules import ineligibility
 from .services import as_creator, eligibility_of
 
@@ -160,3 +160,61 @@ def _open_programmes(influencer, features, today, enrolled: set[int]) -> list[Pr
     ).exclude(pk__in=enrolled)
     return [p for p in candidates if ineligibility(eligibility_of(p), creator, today) is None]
 
+
+
+# ---------------------------------------------------------------- the review queue (staff)
+
+REVIEW_METRIC_DAYS = 30
+# Age of an open request, in days: [from, to); the last bucket has no end.
+SLA_BUCKETS = ((0, 1), (1, 3), (3, 7), (7, None))
+
+
+def review_sla(*, now: datetime.datetime | None = None) -> list[dict]:
+    """Open review requests by age, one count per bucket, in one query."""
+    now = now or timezone.now()
+    counts = {}
+    for start, end in SLA_BUCKETS:
+        when = Q(created_at__lte=now - datetime.timedelta(days=start))
+        if end is not None:
+            when &= Q(created_at__gt=now - datetime.timedelta(days=end))
+        counts[f"b{start}"] = Count("pk", filter=when)
+    totals = ReviewRequest.objects.open().aggregate(**counts)
+    return [{"start": start, "end": end, "count": totals[f"b{start}"]} for start, end in SLA_BUCKETS]
+
+
+def review_queue(*, status: str):
+    """Requests of one status, the oldest open question first (answered and closed: the latest first)."""
+    order = ("created_at", "id") if status == ReviewStatus.OPEN else ("-created_at", "-id")
+    return (ReviewRequest.objects.filter(status=status)
+            .select_related("influencer", "decision", "replied_by", "closed_by").order_by(*order))
+
+
+def recent_metric_sums(*, influencer_ids, today: datetime.date | None = None,
+                       days: int = REVIEW_METRIC_DAYS) -> dict[int, dict]:
+    """Each creator's last `days` days summed (GMV by channel, orders, active days, latest followers as
+    the highest), in one query however many creators."""
+    today = today or timezone.localdate()
+    rows = (DailyMetric.objects.filter(influencer_id__in=influencer_ids,
+                                       date__gt=today - datetime.timedelta(days=days), date__lte=today)
+            .values("influencer_id")
+            .annotate(gmv=Sum("gmv"), live_gmv=Sum("live_gmv"), video_gmv=Sum("video_gmv"),
+                      storefront_gmv=Sum("storefront_gmv"), orders=Sum("orders"), followers=Max("followers"),
+                      active_days=Count("pk", filter=Q(gmv__gt=0)), reputation=Max("reputation_score")))
+    return {row.pop("influencer_id"): row for row in rows}
+
+
+def review_desk(*, review: ReviewRequest, today: datetime.date | None = None) -> dict:
+    """What staff weigh a request with, side by side: the decision questioned and its checks, the live
+    explanation now, and the creator's recent metrics, day by day and summed."""
+    today = today or timezone.localdate()
+    influencer = review.influencer
+    decided = decide_now(influencer=influencer, today=today)
+    days = list(DailyMetric.objects.filter(influencer=influencer, date__gt=today - datetime.timedelta(
+        days=REVIEW_METRIC_DAYS)).order_by("-date"))
+    return {
+        "review": review,
+        "decision_checks": (review.decision.explanation or {}).get("checks", []) if review.decision else [],
+        "now_checks": decided[1].explanation_json()["checks"] if decided else [],
+        "days": days,
+        "sums": recent_metric_sums(influencer_ids=[influencer.pk], today=today).get(influencer.pk, {}),
+    }

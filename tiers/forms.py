@@ -55,10 +55,8 @@ BULK_UNKNOWN_IDS = _("{count} ids in the file name no creator: {ids}.")
 EXPIRY_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"]
 
 
-class BulkOverrideForm(forms.Form):
-    """Pin the tier or type of many creators: chosen in the creator list (`ids`) or listed in a file."""
-
-    unknown: list[str] = []
+class OverrideForm(forms.Form):
+    """Pin a tier or type with a reason and an expiry; override_create's own checks run here, on their field."""
 
     field = forms.ChoiceField(label=_("Pin"), choices=OverrideField.choices)
     value = forms.ChoiceField(label=_("to"), choices=OVERRIDE_VALUE_CHOICES)
@@ -67,6 +65,23 @@ class BulkOverrideForm(forms.Form):
                                      widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
                                                                 format="%Y-%m-%dT%H:%M"),
                                      help_text=_("Empty: until someone ends it."))
+
+    def clean(self):
+        cleaned = super().clean()
+        problems = override_problems(field=cleaned.get("field"), value=cleaned.get("value"),
+                                     reason=cleaned.get("reason") or "", expires_at=cleaned.get("expires_at"),
+                                     now=timezone.now())
+        for name, problem in problems.items():
+            if name not in self.errors:
+                self.add_error(name, problem)
+        return cleaned
+
+
+class BulkOverrideForm(OverrideForm):
+    """Pin the tier or type of many creators: chosen in the creator list (`ids`) or listed in a file."""
+
+    unknown: list[str] = []
+
     file = forms.FileField(label=_("Or a list of creators (CSV or XLSX with a 达人ID / platform_id column)"),
                            required=False)
     ids = forms.CharField(widget=forms.HiddenInput, required=False)
@@ -83,12 +98,6 @@ class BulkOverrideForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        problems = override_problems(field=cleaned.get("field"), value=cleaned.get("value"),
-                                     reason=cleaned.get("reason") or "", expires_at=cleaned.get("expires_at"),
-                                     now=timezone.now())
-        for name, problem in problems.items():
-            if name not in self.errors:
-                self.add_error(name, problem)
         upload = cleaned.get("file")
         if upload and "file" not in self.errors:
             try:
