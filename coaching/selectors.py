@@ -197,10 +197,12 @@ def recent_metric_sums(*, influencer_ids, today: datetime.date | None = None,
     rows = (DailyMetric.objects.filter(influencer_id__in=influencer_ids,
                                        date__gt=today - datetime.timedelta(days=days), date__lte=today)
             .values("influencer_id")
-            .annotate(gmv=Sum("gmv"), live_gmv=Sum("live_gmv"), video_gmv=Sum("video_gmv"),
-                      storefront_gmv=Sum("storefront_gmv"), orders=Sum("orders"), followers=Max("followers"),
-                      active_days=Count("pk", filter=Q(gmv__gt=0)), reputation=Max("reputation_score")))
-    return {row.pop("influencer_id"): row for row in rows}
+            # Named apart from the fields they sum, so the filter below reads the day's GMV, not the sum.
+            .annotate(sum_gmv=Sum("gmv"), sum_live_gmv=Sum("live_gmv"), sum_video_gmv=Sum("video_gmv"),
+                      sum_storefront_gmv=Sum("storefront_gmv"), sum_orders=Sum("orders"), max_followers=Max("followers"),
+                      active_days=Count("pk", filter=Q(gmv__gt=0)), max_reputation=Max("reputation_score")))
+    return {row.pop("influencer_id"): {name.removeprefix("sum_").removeprefix("max_"): value
+                                       for name, value in row.items()} for row in rows}
 
 
 def review_desk(*, review: ReviewRequest, today: datetime.date | None = None) -> dict:
