@@ -51,7 +51,6 @@ class ImportUploadForm(forms.Form):
 
 
 BULK_IDS_INVALID = _("The selection is not a list of creator numbers.")
-BULK_UNKNOWN_IDS = _("{count} ids in the file name no creator: {ids}.")
 EXPIRY_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"]
 
 
