@@ -404,6 +404,7 @@ class ReviewRequestAdmin(StaffAdmin):
     readonly_fields = ("influencer", "subject", "status", "created_at", "decision", "decision_summary", "message",
                        "replied_by", "replied_at", "closed_by", "closed_at")
     actions = ("close_requests",)
+    change_list_template = "admin/coaching/reviewrequest/change_list.html"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("influencer", "decision", "replied_by", "closed_by")

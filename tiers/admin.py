@@ -136,6 +136,7 @@ class InfluencerAdmin(StaffAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     list_per_page = 50
+    change_list_template = "admin/tiers/influencer/change_list.html"
 
     current_explanation = staticmethod(current_explanation)
     actions = ("pin_selected",)
@@ -159,6 +160,10 @@ class InfluencerAdmin(StaffAdmin):
             return None
         form = BulkOverrideForm(initial={"ids": ",".join(map(str, ids))})
         return self._pin_page(request, form, selected=len(ids))
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_pin": self.has_pin_permission(request)}
+        return super().changelist_view(request, extra_context)
 
     def pin_view(self, request):
         """Bulk pin: the form (creators from the list's selection or a file), its preview, then apply once."""
