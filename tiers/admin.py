@@ -153,7 +153,7 @@ class InfluencerAdmin(StaffAdmin):
 
     @admin.action(description=_("Pin the tier or type of the selected creators…"), permissions=["pin"])
     def pin_selected(self, request, queryset):
-        ids = list(queryset.values_list("pk", flat=True)[:BULK_OVERRIDE_MAX + 1])
+        ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:BULK_OVERRIDE_MAX + 1])
         if len(ids) > BULK_OVERRIDE_MAX:
             self.message_user(request, BULK_OVERRIDE_TOO_MANY.format(count=queryset.count(), limit=BULK_OVERRIDE_MAX),
                               messages.ERROR)
