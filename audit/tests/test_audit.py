@@ -6,7 +6,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 
 from audit.models import AppendOnly, AuditAction, AuditEntry
-from coaching.choices import ReviewStatus, ReviewSubject
+from coaching.choices import ReviewSubject
 from coaching.models import PlaybookRule, Program
 from coaching.reviews import review_close, review_reply, review_request_create
 from coaching.services import assignment_run
