@@ -11,7 +11,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tiers.admin import InfluencerAdmin, RefreshRunAdmin
-from tiers.admin_base import ReadOnlyAdmin, ReadOnlyInline, StaffAdmin, StaffStackedInline, StaffTabularInline
+from tiers.admin_base import AuditedAdmin, ReadOnlyAdmin, ReadOnlyInline, StaffAdmin, StaffStackedInline, StaffTabularInline
 from tiers.admin_paging import EstimatedCountPaginator
 from tiers.models import Influencer, RefreshRun
 
@@ -130,7 +130,7 @@ class PoolProductInline(StaffTabularInline):
 
 
 @admin.register(Program)
-class ProgramAdmin(StaffAdmin):
+class ProgramAdmin(AuditedAdmin):
     form = ProgramForm
     list_display = ("code", "name_zh", "kind", "enrollment_policy", "eligible_tiers", "capacity", "starts_on", "ends_on",
                     "is_active")
@@ -147,7 +147,7 @@ class TaskInline(StaffTabularInline):
 
 
 @admin.register(Stage)
-class StageAdmin(StaffAdmin):
+class StageAdmin(AuditedAdmin):
     form = StageForm
     list_display = ("program", "order", "name_zh")
     list_select_related = ("program",)
@@ -223,7 +223,7 @@ class EnrollmentAdmin(StaffAdmin):
 
 
 @admin.register(Product)
-class ProductAdmin(StaffAdmin):
+class ProductAdmin(AuditedAdmin):
     list_display = ("title", "merchant", "category", "price", "commission_rate", "product_score", "shop_experience_score",
                     "stock", "status")
     list_filter = ("category", "status")
@@ -268,7 +268,7 @@ class PlaybookRuleForm(forms.ModelForm):
 
 
 @admin.register(PlaybookRule)
-class PlaybookRuleAdmin(StaffAdmin):
+class PlaybookRuleAdmin(AuditedAdmin):
     form = PlaybookRuleForm
     list_display = ("code", "priority", "tiers", "types", "is_active")
     list_filter = ("is_active",)
@@ -404,6 +404,7 @@ class ReviewRequestAdmin(StaffAdmin):
     readonly_fields = ("influencer", "subject", "status", "created_at", "decision", "decision_summary", "message",
                        "replied_by", "replied_at", "closed_by", "closed_at")
     actions = ("close_requests",)
+    change_list_template = "admin/coaching/reviewrequest/change_list.html"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("influencer", "decision", "replied_by", "closed_by")

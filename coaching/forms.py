@@ -6,6 +6,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from tiers.choices import Category
+from tiers.forms import OverrideForm
+
+from .choices import ReviewStatus
 
 
 class PoolFilterForm(forms.Form):
@@ -29,3 +32,15 @@ class ReviewForm(forms.Form):
     subject = forms.ChoiceField(label=_("What should we review?"),
                                 choices=[("tier", _("My tier")), ("creator_type", _("My creator type"))])
     message = forms.CharField(label=_("Your message"), max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ReviewUpholdForm(forms.Form):
+    reply = forms.CharField(label=_("Reply to the creator"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ReviewOverrideForm(OverrideForm):
+    reply = forms.CharField(label=_("Reply to the creator"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ReviewQueueFilter(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=ReviewStatus.choices, required=False)

@@ -4,7 +4,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+import audit
+from audit.models import AuditAction
 from tiers.models import Influencer, TierDecision
+from tiers.services import ServiceError, override_create
 
 from .choices import ReviewStatus, ReviewSubject
 from .models import ReviewRequest
@@ -78,6 +81,7 @@ def review_reply(*, review: ReviewRequest, reply: str, by, close: bool = False) 
     if (review.status, review.staff_reply) == (status, reply):
         return review
     now = timezone.now()
+    before = {"status": review.status, "staff_reply": review.staff_reply}
     review.staff_reply = reply
     review.status = status
     review.replied_by = by
@@ -86,6 +90,8 @@ def review_reply(*, review: ReviewRequest, reply: str, by, close: bool = False) 
         review.closed_by, review.closed_at = by, now
     review.save(update_fields=["staff_reply", "status", "replied_by", "replied_at", "closed_by", "closed_at", "updated_at"])
     notifications_after_review_reply(review=review)
+    audit.record(actor=by, action=AuditAction.REVIEW_REPLY, obj=review, before=before,
+                 after={"status": review.status, "staff_reply": reply})
     return review
 
 
@@ -94,7 +100,29 @@ def review_close(*, review: ReviewRequest, by) -> ReviewRequest:
     """Close a request, answered or not; closing a closed one changes nothing."""
     review = ReviewRequest.objects.select_for_update().get(pk=review.pk)
     if review.status != ReviewStatus.CLOSED:
+        before = review.status
         review.status = ReviewStatus.CLOSED
         review.closed_by, review.closed_at = by, timezone.now()
         review.save(update_fields=["status", "closed_by", "closed_at", "updated_at"])
+        audit.record(actor=by, action=AuditAction.REVIEW_CLOSE, obj=review, before={"status": before},
+                     after={"status": review.status})
     return review
+
+
+@transaction.atomic
+def review_override(*, review: ReviewRequest, field: str, value: str, reason: str, expires_at, reply: str,
+                    by) -> ReviewRequest:
+    """Staff agree with the creator: pin the tier or type (tiers.services.override_create, which tells
+    the creator of the change) and close the request with the reply; all or nothing."""
+    reply = (reply or "").strip()
+    if not reply:
+        raise CoachingError(REVIEW_REPLY_REQUIRED)
+    locked = ReviewRequest.objects.select_for_update().select_related("influencer").get(pk=review.pk)
+    if locked.status == ReviewStatus.CLOSED:
+        raise CoachingError(REVIEW_CLOSED)
+    try:
+        override_create(influencer=locked.influencer, field=field, value=value, reason=reason, expires_at=expires_at,
+                        by=by)
+    except ServiceError as exc:
+        raise CoachingError(str(exc), field=exc.field) from None
+    return review_reply(review=locked, reply=reply, by=by, close=True)

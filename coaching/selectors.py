@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Case, Prefetch, Q, Sum, Value, When
+from django.db.models import Case, Count, Max, Prefetch, Q, Sum, Value, When
 from django.utils import timezone
 
 from tiers.models import DailyMetric, Influencer, TierDecision, TierPolicy
@@ -232,3 +232,62 @@ def review_latest(*, influencer: Influencer) -> ReviewRequest | None:
         .order_by(open_first, "-created_at", "-id")
         .first()
     )
+
+# ---------------------------------------------------------------- the review queue (staff)
+
+REVIEW_METRIC_DAYS = 30
+# Age of an open request, in days: [from, to); the last bucket has no end.
+SLA_BUCKETS = ((0, 1), (1, 3), (3, 7), (7, None))
+
+
+def review_sla(*, now: datetime.datetime | None = None) -> list[dict]:
+    """Open review requests by age, one count per bucket, in one query."""
+    now = now or timezone.now()
+    counts = {}
+    for start, end in SLA_BUCKETS:
+        when = Q(created_at__lte=now - datetime.timedelta(days=start))
+        if end is not None:
+            when &= Q(created_at__gt=now - datetime.timedelta(days=end))
+        counts[f"b{start}"] = Count("pk", filter=when)
+    totals = ReviewRequest.objects.open().aggregate(**counts)
+    return [{"start": start, "end": end, "count": totals[f"b{start}"]} for start, end in SLA_BUCKETS]
+
+
+def review_queue(*, status: str):
+    """Requests of one status, the oldest open question first (answered and closed: the latest first)."""
+    order = ("created_at", "id") if status == ReviewStatus.OPEN else ("-created_at", "-id")
+    return (ReviewRequest.objects.filter(status=status)
+            .select_related("influencer", "decision", "replied_by", "closed_by").order_by(*order))
+
+
+def recent_metric_sums(*, influencer_ids, today: datetime.date | None = None,
+                       days: int = REVIEW_METRIC_DAYS) -> dict[int, dict]:
+    """Each creator's last `days` days summed (GMV by channel, orders, active days, latest followers as
+    the highest), in one query however many creators."""
+    today = today or timezone.localdate()
+    rows = (DailyMetric.objects.filter(influencer_id__in=influencer_ids,
+                                       date__gt=today - datetime.timedelta(days=days), date__lte=today)
+            .values("influencer_id")
+            # Named apart from the fields they sum, so the filter below reads the day's GMV, not the sum.
+            .annotate(sum_gmv=Sum("gmv"), sum_live_gmv=Sum("live_gmv"), sum_video_gmv=Sum("video_gmv"),
+                      sum_storefront_gmv=Sum("storefront_gmv"), sum_orders=Sum("orders"), max_followers=Max("followers"),
+                      active_days=Count("pk", filter=Q(gmv__gt=0)), max_reputation=Max("reputation_score")))
+    return {row.pop("influencer_id"): {name.removeprefix("sum_").removeprefix("max_"): value
+                                       for name, value in row.items()} for row in rows}
+
+
+def review_desk(*, review: ReviewRequest, today: datetime.date | None = None) -> dict:
+    """What staff weigh a request with, side by side: the decision questioned and its checks, the live
+    explanation now, and the creator's recent metrics, day by day and summed."""
+    today = today or timezone.localdate()
+    influencer = review.influencer
+    decided = decide_now(influencer=influencer, today=today)
+    days = list(DailyMetric.objects.filter(influencer=influencer, date__gt=today - datetime.timedelta(
+        days=REVIEW_METRIC_DAYS)).order_by("-date"))
+    return {
+        "review": review,
+        "decision_checks": (review.decision.explanation or {}).get("checks", []) if review.decision else [],
+        "now_checks": decided[1].explanation_json()["checks"] if decided else [],
+        "days": days,
+        "sums": recent_metric_sums(influencer_ids=[influencer.pk], today=today).get(influencer.pk, {}),
+    }

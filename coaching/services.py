@@ -13,11 +13,20 @@ from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+import audit
+from audit.models import AuditAction
 from tiers.models import Influencer, RefreshRun
 from tiers.rules import Features
-from tiers.selectors import influencer_chunks, influencer_features, policy_rules_published, tune_for_batch, window_features
+from tiers.selectors import (
+    influencer_chunks,
+    influencer_features,
+    policy_rules_published,
+    tune_for_batch,
+    window_features,
+)
 from tiers.services import ServiceError
 
+from .adapters import as_creator, eligibility_of, program_specs
 from .choices import (
     AssignmentStatus,
     CompletionSource,
@@ -29,7 +38,6 @@ from .choices import (
     ReasonCode,
     TaskCheck,
 )
-from .adapters import as_creator, eligibility_of, program_specs
 from .models import (
     AssignmentChunk,
     AssignmentRun,
@@ -396,6 +404,12 @@ def assignment_request(*, refresh_run_id: int, today: datetime.date) -> Assignme
         return existing.get()
 
 
+def _record_start(run: AssignmentRun, chunks: int) -> None:
+    # Assignments follow refreshes, started by jobs: no staff actor.
+    audit.record(actor=None, action=AuditAction.ASSIGNMENT_START, obj=run,
+                 after={"refresh_run_id": run.refresh_run_id, "run_date": run.run_date, "chunks": chunks})
+
+
 def assignment_start_next(*, chunk_size: int | None = None) -> AssignmentRun | None:
     """Start the oldest waiting run and make its chunks, unless a run is running; the run started, or None."""
     run = AssignmentRun.objects.filter(status=AssignmentStatus.WAITING).order_by("pk").first()
@@ -409,7 +423,8 @@ def assignment_start_next(*, chunk_size: int | None = None) -> AssignmentRun | N
             )
             if not started:
                 return None  # another process started it
-            _make_chunks(run.pk, chunk_size)
+            chunks = _make_chunks(run.pk, chunk_size)
+            _record_start(run, chunks)
     except IntegrityError:  # one_active_assignment: another run is running; this one waits for it
         return None
     run.refresh_from_db()
@@ -499,7 +514,7 @@ def assignment_run(*, refresh_run_id: int | None = None, today: datetime.date | 
     try:
         with transaction.atomic():
             run = AssignmentRun.objects.create(refresh_run_id=refresh_run_id, run_date=today or timezone.localdate())
-            _make_chunks(run.pk, chunk_size)
+            _record_start(run, _make_chunks(run.pk, chunk_size))
     except IntegrityError:
         active = AssignmentRun.objects.filter(active=True).values_list("id", flat=True).first()
         if active is None:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import staff_views, views
 
 app_name = "coaching"
 
@@ -20,4 +20,8 @@ urlpatterns = [
     path("plan/notifications/", views.notification_list, name="notifications"),
     path("plan/notifications/read", views.notifications_read, name="notifications_read"),
     path("staff/creators/<int:influencer_id>/plan/", views.staff_plan, name="staff_plan"),
+    path("staff/reviews/", staff_views.review_list, name="reviews"),
+    path("staff/reviews/<int:review_id>/", staff_views.review_detail, name="review_detail"),
+    path("staff/reviews/<int:review_id>/uphold", staff_views.review_uphold, name="review_uphold"),
+    path("staff/reviews/<int:review_id>/override", staff_views.review_pin, name="review_override"),
 ]

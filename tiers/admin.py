@@ -1,6 +1,7 @@
 """Admin for creators and their daily metrics; changelists stay fast at a million rows."""
 
 import datetime
+import uuid
 
 from celery.schedules import ParseException
 from celery.schedules import crontab as celery_crontab
@@ -10,6 +11,7 @@ from django.contrib.auth import get_permission_codename, get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -19,13 +21,18 @@ from django_celery_beat.models import ClockedSchedule, CrontabSchedule, Interval
 
 from .admin_base import JSON_TOO_DEEP, ReadOnlyAdmin, ReadOnlyInline, StaffAdmin, StaffAdminMixin, StaffInlineMixin
 from .admin_paging import EstimatedCountPaginator
-from .choices import PolicyStatus, RunStatus, RunTrigger
+from .choices import OVERRIDE_VALUES, PolicyStatus, RunStatus, RunTrigger
 from .models import DailyMetric, ImportBatch, Influencer, RefreshRun, TierDecision, TierOverride, TierPolicy
 from .refresh import REFRESH_REQUEST_FAILED, RefreshError, refresh_for_policy, refresh_queue, refresh_request_message
 from .rules import PolicyError, PolicyRules
 from .selectors import explain_now
+from .forms import BulkOverrideForm
 from .services import (
+    BULK_OVERRIDE_MAX,
+    BULK_OVERRIDE_TOO_MANY,
     ServiceError,
+    override_bulk_apply,
+    override_bulk_preview,
     override_create,
     override_end,
     override_problems,
@@ -129,13 +136,95 @@ class InfluencerAdmin(StaffAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     list_per_page = 50
+    change_list_template = "admin/tiers/influencer/change_list.html"
 
     current_explanation = staticmethod(current_explanation)
+    actions = ("pin_selected",)
+    bulk_preview_rows = 200  # shown on the preview; the counts cover every creator
+
+    def has_pin_permission(self, request):
+        return request.user.has_perm("tiers.add_tieroverride")
+
+    def get_urls(self):
+        return [
+            path("pin/", self.admin_site.admin_view(self.pin_view), name="tiers_influencer_pin"),
+            *super().get_urls(),
+        ]
+
+    @admin.action(description=_("Pin the tier or type of the selected creators…"), permissions=["pin"])
+    def pin_selected(self, request, queryset):
+        ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:BULK_OVERRIDE_MAX + 1])
+        if len(ids) > BULK_OVERRIDE_MAX:
+            self.message_user(request, BULK_OVERRIDE_TOO_MANY.format(count=queryset.count(), limit=BULK_OVERRIDE_MAX),
+                              messages.ERROR)
+            return None
+        form = BulkOverrideForm(initial={"ids": ",".join(map(str, ids))})
+        return self._pin_page(request, form, selected=len(ids))
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_pin": self.has_pin_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+    def pin_view(self, request):
+        """Bulk pin: the form (creators from the list's selection or a file), its preview, then apply once."""
+        if not self.has_pin_permission(request):
+            raise PermissionDenied
+        if request.method == "GET":
+            return self._pin_page(request, BulkOverrideForm())
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["GET", "POST"])
+        form = BulkOverrideForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return self._pin_page(request, form, selected=len(form.cleaned_data.get("ids") or []))
+        data = form.cleaned_data
+        if data["token"] is None:  # first send: show what would change, to confirm
+            try:
+                preview = override_bulk_preview(influencer_ids=data["ids"], field=data["field"], value=data["value"],
+                                                reason=data["reason"], expires_at=data["expires_at"])
+            except ServiceError as exc:
+                form.add_error(exc.field, str(exc))
+                return self._pin_page(request, form)
+            confirm = BulkOverrideForm(initial={**data, "ids": ",".join(map(str, data["ids"])), "token": uuid.uuid4(),
+                                                "file": None})
+            return self._pin_page(request, confirm, preview=preview, unknown=form.unknown)
+        try:
+            batch, applied = override_bulk_apply(token=data["token"], influencer_ids=data["ids"], field=data["field"],
+                                                 value=data["value"], reason=data["reason"],
+                                                 expires_at=data["expires_at"], by=request.user)
+        except ServiceError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:tiers_influencer_pin"))
+        if applied:
+            self.message_user(request, _("Bulk override #%(id)s: %(pinned)s creators pinned, %(unchanged)s already "
+                                         "pinned so. Each is told.") % {"id": batch.pk, "pinned": batch.pinned,
+                                                                        "unchanged": batch.unchanged},
+                              messages.SUCCESS)
+        else:
+            self.message_user(request, _("Bulk override #%(id)s was already applied; nothing changed this time.")
+                              % {"id": batch.pk}, messages.WARNING)
+        return HttpResponseRedirect(reverse("admin:tiers_influencer_changelist"))
+
+    def _pin_page(self, request, form, *, selected=None, preview=None, unknown=()):
+        context = {
+            **self.admin_site.each_context(request), "opts": self.opts, "form": form, "selected": selected,
+            "title": _("Pin the tier or type of many creators"), "preview": preview, "unknown": list(unknown)[:20],
+            "unknown_count": len(unknown),
+            "shown": [{**row, "now_label": _value_label(row["now"]), "after_label": _value_label(row["after"])}
+                      for row in preview.rows[: self.bulk_preview_rows]] if preview else (),
+            "moving": sum(row["moves"] for row in preview.rows) if preview else 0,
+        }
+        return TemplateResponse(request, "admin/tiers/influencer/pin.html", context)
 
     @admin.display(description=_("all daily metrics"))
     def metrics_link(self, obj):
         url = reverse("admin:tiers_dailymetric_changelist") + f"?influencer__id__exact={obj.pk}"
         return format_html('<a href="{}">{}</a>', url, _("open"))
+
+
+def _value_label(value: str) -> str:
+    """A tier's or type's name in the staff's language."""
+    labels = {choice: label for choices in OVERRIDE_VALUES.values() for choice, label in choices.choices}
+    return labels.get(value, value or "")
 
 
 class TierPolicyForm(forms.ModelForm):

@@ -17,6 +17,9 @@ from django.db.models import F, Min
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+import audit
+from audit.models import AuditAction
+
 from . import bulk
 from .cells import date_format_from_option
 from .choices import IMPORT_WRITING, ImportSource, ImportStatus, RunTrigger, UnknownCreators
@@ -107,6 +110,9 @@ def import_batch_create(*, file_name: str, sha256: str, size: int, source: str, 
     try:
         with transaction.atomic():
             batch.save()
+            audit.record(actor=by, action=AuditAction.IMPORT_UPLOAD, obj=batch,
+                         after=audit.snapshot(batch, fields=("file_name", "sha256", "size", "source", "status",
+                                                             "unknown_creators", "encoding", "sheet", "date_format")))
     except IntegrityError:
         raise ImportAlreadyRunning(_writing_batch_id(sha256)) from None
     return batch
@@ -147,6 +153,8 @@ def import_confirm(*, batch: ImportBatch, by=None) -> ImportBatch:
     batch.refresh_from_db()
     if not confirmed:
         raise ImportStateError(str(IMPORT_NOT_CHECKED).format(batch_id=batch.pk, status=batch.get_status_display()))
+    audit.record(actor=by, action=AuditAction.IMPORT_CONFIRM, obj=batch, before={"status": ImportStatus.CHECKED},
+                 after={"status": batch.status})
     from .tasks import import_apply_task
 
     transaction.on_commit(lambda: import_apply_task.delay(batch.pk))

@@ -193,10 +193,14 @@ class HeaderMapping:
                    unknown=tuple(data["unknown"]))
 
 
-def header_score(header: Sequence) -> int:
-    """How many of a row's cells name a field: the header row is the first that names an id and a date."""
+METRIC_FILE_NEEDS = ("platform_id", "date")
+
+
+def header_score(header: Sequence, needs: Sequence[str] = METRIC_FILE_NEEDS) -> int:
+    """How many of a row's cells name a field: the header row is the first that names every field of
+    `needs` (a metric file: an id and a date)."""
     fields = {field_for_header(cell) for cell in header if cell not in (None, "")}
-    if not {"platform_id", "date"} <= fields:
+    if not set(needs) <= fields:
         return 0
     return len(fields - {None})
 

@@ -18,7 +18,16 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 from python_calamine import CalamineError, CalamineWorkbook
 
-from .ingest import NO_DATA_ROWS, IngestRefused, column_name, header_map, header_score, rows_frame
+from .ingest import (
+    METRIC_FILE_NEEDS,
+    NO_DATA_ROWS,
+    IngestRefused,
+    column_name,
+    field_for_header,
+    header_map,
+    header_score,
+    rows_frame,
+)
 
 CSV, XLSX = "csv", "xlsx"
 SEPARATORS = {",": _("comma"), "\t": _("tab"), ";": _("semicolon")}
@@ -38,6 +47,10 @@ XLSX_TOO_BIG = _("This sheet would take more than {limit} of memory to read ({si
 XLSX_NO_SHEET = _("The workbook has no sheet named {sheet}; its sheets are {sheets}.")
 NO_HEADER = _("No header row: none of the first {rows} rows names both a creator id (达人ID or platform_id) and "
               "a date (日期 or date).")
+NO_ID_HEADER = _("No header row: none of the first {rows} rows names a creator id column (达人ID or platform_id).")
+ID_LIST_NEEDS = ("platform_id",)
+ID_LIST_MAX = 50_000
+ID_LIST_TOO_LONG = _("The list names more than {limit} creators; split it.")
 UNKNOWN_ENCODING = _("Cannot tell this file's text encoding: name it (for example GB18030 or UTF-8).")
 NOT_THIS_ENCODING = _("The file is not valid {encoding} near byte {offset}: name its encoding (for example GB18030).")
 NO_SUCH_ENCODING = _("{encoding} is not a text encoding this import knows.")
@@ -77,12 +90,14 @@ def _limit_bytes() -> int:
     return settings.LADDER_IMPORT_MAX_BYTES
 
 
-def inspect(path: str, *, size: int, encoding: str = "", sheet: str = "", quick: bool = False) -> FileShape | None:
+def inspect(path: str, *, size: int, encoding: str = "", sheet: str = "", quick: bool = False,
+            needs: tuple[str, ...] = METRIC_FILE_NEEDS) -> FileShape | None:
     """Find what kind of file this is, its encoding and separator or sheet, and its header row.
 
     IngestRefused (with a message for staff) when it is empty, too big, not a table, an XLSX over
-    the memory budget, or has no header naming an id and a date. `quick` (a web request): an XLSX
-    is checked as a ZIP only, not loaded, and None is returned for it.
+    the memory budget, or has no header naming the fields of `needs` (a metric file's: an id and a
+    date; a list of creators': `ID_LIST_NEEDS`). `quick` (a web request): an XLSX is checked as a
+    ZIP only, not loaded, and None is returned for it.
     """
     if size == 0:
         raise IngestRefused(str(FILE_EMPTY))
@@ -91,10 +106,21 @@ def inspect(path: str, *, size: int, encoding: str = "", sheet: str = "", quick:
     with open(path, "rb") as handle:
         head = handle.read(SAMPLE_BYTES)
     if head.startswith(b"PK\x03\x04"):
-        return _inspect_xlsx(path, sheet, quick=quick)
+        return _inspect_xlsx(path, sheet, quick=quick, needs=needs)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise IngestRefused(str(FILE_OLD_EXCEL))
-    return _inspect_csv(head, size=size, encoding=encoding)
+    return _inspect_csv(head, size=size, encoding=encoding, needs=needs)
+
+
+def _header(row, needs: tuple[str, ...]) -> tuple[str, ...]:
+    """The header's cells: a metric file's checked field by field (header_map), any other's as they are."""
+    if needs == METRIC_FILE_NEEDS:
+        return header_map(row).header
+    return tuple("" if cell is None else str(cell).strip() for cell in row)
+
+
+def _no_header(needs: tuple[str, ...]) -> IngestRefused:
+    return IngestRefused(str(NO_HEADER if needs == METRIC_FILE_NEEDS else NO_ID_HEADER).format(rows=HEADER_SEARCH_ROWS))
 
 
 def _megabytes(size: int) -> str:
@@ -132,7 +158,7 @@ def _codec(encoding: str) -> str:
         raise IngestRefused(str(NO_SUCH_ENCODING).format(encoding=encoding)) from None
 
 
-def _inspect_csv(head: bytes, *, size: int, encoding: str) -> FileShape:
+def _inspect_csv(head: bytes, *, size: int, encoding: str, needs: tuple[str, ...] = METRIC_FILE_NEEDS) -> FileShape:
     if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise IngestRefused(str(FILE_NOT_TABLE))
     encoding = _codec(encoding) if encoding else detect_encoding(head)
@@ -150,18 +176,18 @@ def _inspect_csv(head: bytes, *, size: int, encoding: str) -> FileShape:
     for separator in SEPARATORS:
         rows = list(csv.reader(io.StringIO(text), delimiter=separator))
         for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-            score = header_score(row)
+            score = header_score(row, needs)
             if score and (best is None or score > best[0]):
                 best = (score, separator, index, row, rows)
             if score:
                 break
     if best is None:
-        raise IngestRefused(str(NO_HEADER).format(rows=HEADER_SEARCH_ROWS))
+        raise _no_header(needs)
     _score, separator, index, row, rows = best
-    mapping = header_map(row)
+    header = _header(row, needs)
     if whole and not any(any(cell.strip() for cell in r) for r in rows[index + 1:]):
         raise IngestRefused(str(NO_DATA_ROWS))
-    return FileShape(kind=CSV, header_line=index + 1, header=mapping.header, total=size, encoding=encoding,
+    return FileShape(kind=CSV, header_line=index + 1, header=header, total=size, encoding=encoding,
                      separator=separator)
 
 
@@ -225,7 +251,8 @@ def _csv_blocks(path: str, shape: FileShape, *, after_line: int, on_progress) ->
 # ---------------------------------------------------------------- XLSX
 
 
-def _inspect_xlsx(path: str, sheet: str, *, quick: bool = False) -> FileShape | None:
+def _inspect_xlsx(path: str, sheet: str, *, quick: bool = False,
+                  needs: tuple[str, ...] = METRIC_FILE_NEEDS) -> FileShape | None:
     budget = settings.LADDER_IMPORT_XLSX_MAX_BYTES
     try:
         with zipfile.ZipFile(path) as archive:
@@ -261,11 +288,10 @@ def _inspect_xlsx(path: str, sheet: str, *, quick: bool = False) -> FileShape | 
     for index, (line, row) in enumerate(_sheet_rows(sheet)):
         if index >= HEADER_SEARCH_ROWS:
             break
-        if header_score(row):
-            mapping = header_map(row)
+        if header_score(row, needs):
             height = (sheet.start[0] if sheet.start else 0) + sheet.height
-            return FileShape(kind=XLSX, header_line=line, header=mapping.header, total=height, sheet=name)
-    raise IngestRefused(str(NO_HEADER).format(rows=HEADER_SEARCH_ROWS))
+            return FileShape(kind=XLSX, header_line=line, header=_header(row, needs), total=height, sheet=name)
+    raise _no_header(needs)
 
 
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -323,3 +349,21 @@ def read_blocks(path: str, shape: FileShape, *, after_line: int = 0,
     """Blocks of data rows (after the header, and after `after_line` when resuming), as `Ingest.block` takes them."""
     reader = _csv_blocks if shape.kind == CSV else _xlsx_blocks
     return reader(path, shape, after_line=after_line, on_progress=on_progress)
+
+
+def platform_ids(path: str, *, size: int) -> list[str]:
+    """The creator ids of a list of creators (a CSV or XLSX with a 达人ID / platform_id column, other
+    columns ignored), in file order without repeats; IngestRefused as `inspect` refuses, or when there
+    are more than ID_LIST_MAX."""
+    shape = inspect(path, size=size, needs=ID_LIST_NEEDS)
+    position = next(i for i, cell in enumerate(shape.header) if field_for_header(cell) == "platform_id")
+    seen: dict[str, None] = {}
+    for frame in read_blocks(path, shape):
+        for value in frame.get_column(column_name(position)).drop_nulls().str.strip_chars():
+            if value:
+                seen[value] = None
+        if len(seen) > ID_LIST_MAX:
+            raise IngestRefused(str(ID_LIST_TOO_LONG).format(limit=ID_LIST_MAX))
+    if not seen:
+        raise IngestRefused(str(NO_DATA_ROWS))
+    return list(seen)

@@ -294,6 +294,29 @@ class TierOverride(TimeStampedModel):
             "influencer": self.influencer_id, "field": self.get_field_display(), "value": self.get_value_display()}
 
 
+class OverrideBatch(TimeStampedModel):
+    """One bulk pin sent by staff: its token makes the same form sent twice apply once."""
+
+    token = models.UUIDField(_("token"), unique=True, editable=False)
+    field = models.CharField(_("field"), max_length=16, choices=OverrideField.choices)
+    value = models.CharField(_("value"), max_length=16, choices=OVERRIDE_VALUE_CHOICES)
+    reason = models.TextField(_("reason"))
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    requested = models.PositiveIntegerField(_("creators asked for"), default=0)
+    pinned = models.PositiveIntegerField(_("creators pinned"), default=0)
+    unchanged = models.PositiveIntegerField(_("creators already pinned so"), default=0)
+    created_by = _user(_("created by"), on_delete=models.PROTECT, null=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("bulk override")
+        verbose_name_plural = _("bulk overrides")
+
+    def __str__(self):
+        return gettext("bulk override #%(id)s: %(field)s → %(value)s") % {
+            "id": self.pk, "field": self.get_field_display(), "value": self.get_value_display()}
+
+
 class Replay(TimeStampedModel):
     """A recomputation, in order, of every refresh from `from_date` on, after past data was corrected.
 

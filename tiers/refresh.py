@@ -18,6 +18,9 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
+import audit
+from audit.models import AuditAction
+
 from .choices import TIER_RANK, DecisionCause, OverrideField, RunStatus, RunTrigger, StateSource, Tier
 from .models import Influencer, RefreshChunk, RefreshRun, Replay, TierDecision, TierOverride, TierPolicy, TierStateChange
 from .rules import Features, PolicyRules, RuleCheck, TierState, decide, pin
@@ -199,15 +202,25 @@ def _request(*, trigger: str, by, today: datetime.date | None, chunk_size: int |
                     run = RefreshRun(policy=policy, trigger=trigger, run_date=today, requested_by=by, chunk_size=chunk_size,
                                      influencer_ids=ids)
                     run.save()  # active=True: the unique index makes a racing starter fail here
-                    return Requested(_activate(run, now), started=True)
+                    activated = _activate(run, now)
+                    _record_request(activated, by, action=AuditAction.REFRESH_START)
+                    return Requested(activated, started=True)
             except IntegrityError:
                 active = _active_run_locked()
                 if active is None:
                     raise
         if not queue:
             raise RefreshAlreadyRunning(active.pk)
-        return Requested(_enqueue(trigger=trigger, by=by, today=today, chunk_size=chunk_size, policy=policy,
-                                  active=active, ids=ids), started=False)
+        queued = _enqueue(trigger=trigger, by=by, today=today, chunk_size=chunk_size, policy=policy, active=active,
+                          ids=ids)
+        _record_request(queued, by, action=AuditAction.REFRESH_QUEUE)
+        return Requested(queued, started=False)
+
+
+def _record_request(run: RefreshRun, by, *, action: str) -> None:
+    audit.record(actor=by, action=action, obj=run,
+                 after={"trigger": run.trigger, "run_date": run.run_date, "policy_id": run.policy_id,
+                        "status": run.status, "creators": len(run.influencer_ids) if run.influencer_ids else "all"})
 
 
 def _enqueue(*, trigger, by, today, chunk_size, policy, active: RefreshRun, ids: list[int] | None) -> RefreshRun:
@@ -304,7 +317,11 @@ def replay_start(*, from_date: datetime.date, influencer_ids=None, by=None, chun
                        run_date=original.run_date, requested_by=by, chunk_size=chunk_size, replay=replay, replays=original)
             for original in replayed
         )
-        return _activate_next(now)
+        first = _activate_next(now)
+        audit.record(actor=by, action=AuditAction.REPLAY_START, obj=replay,
+                     after={"from_date": from_date, "runs": len(replayed), "first_run_id": first.pk if first else None,
+                            "creators": len(ids) if ids else "all"})
+        return first
 
 
 def _some_creators(influencer_ids) -> list[int] | None:

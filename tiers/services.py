@@ -1,15 +1,19 @@
 """Writes of the tier engine: policy versions and overrides (the refresh is in `tiers.refresh`)."""
 
 import datetime
+from typing import NamedTuple
 
-from django.db import transaction
-from django.db.models import Max
+from django.db import IntegrityError, transaction
+
+import audit
+from audit.models import AuditAction
+from django.db.models import Max, Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _gettext
 from django.utils.translation import gettext_lazy as _
 
 from .choices import OVERRIDE_VALUES, OverrideEndReason, OverrideField, PolicyStatus, RunStatus, RunTrigger
-from .models import Influencer, RefreshRun, TierDecision, TierOverride, TierPolicy, TierStateChange
+from .models import Influencer, OverrideBatch, RefreshRun, TierDecision, TierOverride, TierPolicy, TierStateChange
 from .refresh import override_rows, refresh_queue
 from .rules import PolicyRules, TierState, pin
 
@@ -46,8 +50,14 @@ def policy_create_draft(*, name: str, rules: dict, notes: str = "", by) -> TierP
     """A new draft with the next version number; PolicyError names every bad rule."""
     # Two drafts at once: the unique version makes the second fail rather than share a number.
     next_version = (TierPolicy.objects.aggregate(v=Max("version"))["v"] or 0) + 1
-    return TierPolicy.objects.create(version=next_version, name=name, rules=PolicyRules.from_json(rules).to_json(),
-                                     notes=notes, created_by=by, updated_by=by)
+    policy = TierPolicy.objects.create(version=next_version, name=name, rules=PolicyRules.from_json(rules).to_json(),
+                                       notes=notes, created_by=by, updated_by=by)
+    audit.record(actor=by, action=AuditAction.POLICY_DRAFT_CREATE, obj=policy, after=_policy_fields(policy))
+    return policy
+
+
+def _policy_fields(policy: TierPolicy) -> dict:
+    return audit.snapshot(policy, fields=("version", "name", "status", "rules", "notes"))
 
 
 def policy_clone(*, policy: TierPolicy, by) -> TierPolicy:
@@ -59,6 +69,7 @@ def policy_clone(*, policy: TierPolicy, by) -> TierPolicy:
 @transaction.atomic
 def policy_update_draft(*, policy: TierPolicy, rules: dict, name: str | None = None, notes: str | None = None, by) -> TierPolicy:
     _require_draft(policy)
+    before = _policy_fields(TierPolicy.objects.get(pk=policy.pk))
     policy.rules = PolicyRules.from_json(rules).to_json()  # PolicyError names every bad field
     policy.updated_by = by
     update_fields = ["rules", "updated_by", "updated_at"]
@@ -69,6 +80,8 @@ def policy_update_draft(*, policy: TierPolicy, rules: dict, name: str | None = N
         policy.notes = notes
         update_fields.append("notes")
     policy.save(update_fields=update_fields)
+    audit.record(actor=by, action=AuditAction.POLICY_DRAFT_UPDATE, obj=policy, before=before,
+                 after=_policy_fields(policy))
     return policy
 
 
@@ -82,11 +95,15 @@ def policy_publish(*, policy: TierPolicy, by, refresh: bool = True) -> TierPolic
     policy = TierPolicy.objects.select_for_update().get(pk=policy.pk)
     _require_draft(policy)
     PolicyRules.from_json(policy.rules)
+    previous = TierPolicy.objects.filter(status=PolicyStatus.PUBLISHED).values_list("version", flat=True).first()
     TierPolicy.objects.filter(status=PolicyStatus.PUBLISHED).update(status=PolicyStatus.ARCHIVED, updated_at=timezone.now())
     policy.status = PolicyStatus.PUBLISHED
     policy.published_at = timezone.now()
     policy.published_by = by
     policy.save(update_fields=["status", "published_at", "published_by", "updated_at"])
+    audit.record(actor=by, action=AuditAction.POLICY_PUBLISH, obj=policy,
+                 before={"status": PolicyStatus.DRAFT, "published_version": previous},
+                 after={"status": policy.status, "published_version": policy.version, "refresh": refresh})
     if refresh:
         refresh_queue(trigger=RunTrigger.POLICY_PUBLISH, by=by, policy=policy)
     return policy
@@ -156,6 +173,10 @@ def override_create(
 
         # The creator hears of it and their programmes follow now, not at the next nightly refresh.
         transaction.on_commit(lambda: after_decision.delay(decision.pk))
+    audit.record(actor=by, action=AuditAction.OVERRIDE_CREATE, obj=override, reason=override.reason,
+                 before={"tier": before.tier, "creator_type": before.creator_type},
+                 after={"field": field, "value": value, "expires_at": expires_at, "influencer_id": influencer.pk,
+                        "tier": influencer.tier, "creator_type": influencer.creator_type})
     return override
 
 
@@ -169,4 +190,71 @@ def override_end(*, override: TierOverride, by, reason: str = OverrideEndReason.
     override.end_reason = reason
     override.ended_by = by
     override.save(update_fields=["ended_at", "end_reason", "ended_by", "updated_at"])
+    audit.record(actor=by, action=AuditAction.OVERRIDE_END, obj=override, reason=str(reason),
+                 before={"ended_at": None}, after={"ended_at": override.ended_at, "end_reason": reason})
     return override
+
+
+# ---------------------------------------------------------------- overrides in bulk
+
+BULK_OVERRIDE_MAX = 5_000  # creators per bulk pin: each is pinned, notified and audited like a single one
+BULK_OVERRIDE_NONE = _("Choose at least one creator.")
+BULK_OVERRIDE_TOO_MANY = _("{count} creators selected; pin at most {limit} at a time.")
+
+
+class BulkPreview(NamedTuple):
+    """What a bulk pin would do: every creator with their value now, the pins it would make, and the
+    ones already pinned to the same value with the same reason and expiry (left as they are)."""
+
+    rows: list[dict]
+    to_pin: list[int]
+    unchanged: list[int]
+
+
+def override_bulk_preview(*, influencer_ids, field: str, value: str, reason: str,
+                          expires_at: datetime.datetime | None) -> BulkPreview:
+    """The bulk pin's effect, in two queries whatever the number of creators; writes nothing."""
+    ids = sorted(set(influencer_ids))
+    if not ids:
+        raise ServiceError(BULK_OVERRIDE_NONE)
+    if len(ids) > BULK_OVERRIDE_MAX:
+        raise ServiceError(BULK_OVERRIDE_TOO_MANY.format(count=len(ids), limit=BULK_OVERRIDE_MAX))
+    open_pins = TierOverride.objects.filter(field=field, ended_at__isnull=True)
+    creators = (Influencer.objects.filter(pk__in=ids).order_by("pk")
+                .prefetch_related(Prefetch("overrides", queryset=open_pins, to_attr="open_pins")))
+    rows, to_pin, unchanged = [], [], []
+    for creator in creators:
+        pinned = creator.open_pins[0] if creator.open_pins else None
+        now_value = getattr(creator, field)
+        same = pinned is not None and (pinned.value, pinned.reason, pinned.expires_at) == (value, reason.strip(),
+                                                                                          expires_at)
+        (unchanged if same else to_pin).append(creator.pk)
+        rows.append({"influencer": creator, "now": now_value, "after": value, "pinned": pinned,
+                     "moves": now_value != value, "unchanged": same})
+    return BulkPreview(rows, to_pin, unchanged)
+
+
+@transaction.atomic
+def override_bulk_apply(*, token, influencer_ids, field: str, value: str, reason: str,
+                        expires_at: datetime.datetime | None, by) -> tuple[OverrideBatch, bool]:
+    """Pin each creator as override_create pins one (ledger, notification, audit entry each), once per
+    `token`: the same form sent again returns the first batch and False, changing nothing."""
+    problems = override_problems(field=field, value=value, reason=reason, expires_at=expires_at, now=timezone.now())
+    if problems:
+        where, problem = next(iter(problems.items()))
+        raise ServiceError(problem, field=where)
+    try:
+        with transaction.atomic():
+            # The unique token is the guard: a second send waits here for the first to commit, then fails.
+            batch = OverrideBatch.objects.create(token=token, field=field, value=value, reason=reason.strip(),
+                                                 expires_at=expires_at, created_by=by)
+    except IntegrityError:
+        return OverrideBatch.objects.get(token=token), False
+    preview = override_bulk_preview(influencer_ids=influencer_ids, field=field, value=value, reason=reason,
+                                    expires_at=expires_at)
+    by_pk = {row["influencer"].pk: row["influencer"] for row in preview.rows}
+    for pk in preview.to_pin:
+        override_create(influencer=by_pk[pk], field=field, value=value, reason=reason, expires_at=expires_at, by=by)
+    batch.requested, batch.pinned, batch.unchanged = len(preview.rows), len(preview.to_pin), len(preview.unchanged)
+    batch.save(update_fields=["requested", "pinned", "unchanged", "updated_at"])
+    return batch, True

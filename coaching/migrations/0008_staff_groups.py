@@ -49,7 +49,11 @@ STAFF_GROUPS = {
 
 
 def create_staff_groups(apps, schema_editor):
-    """Create or reset each group to exactly its permissions."""
+    make_groups(apps, STAFF_GROUPS)
+
+
+def make_groups(apps, groups: dict[str, list[str]]):
+    """Create or reset each group to exactly its permissions (later role migrations call this too)."""
     # On a new database, permissions are made after the last migration (post_migrate): make them
     # now, from the models as this migration sees them, so the groups can hold them.
     for app_config in apps.get_app_configs():
@@ -60,7 +64,7 @@ def create_staff_groups(apps, schema_editor):
 
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    for name, dotted in STAFF_GROUPS.items():
+    for name, dotted in groups.items():
         wanted = Q()
         for app_label, codename in (d.split(".") for d in dotted):
             wanted |= Q(content_type__app_label=app_label, codename=codename)

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "template_partials",
     "tiers",
     "coaching",
+    "audit",  # after tiers and coaching: its admin extends the user admin they set up
     "demo",
     "api",
 ]

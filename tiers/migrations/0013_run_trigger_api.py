@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tiers', '0011_labels_after_merge'),
+        ('tiers', '0012_override_batch'),
     ]
 
     operations = [
