@@ -70,6 +70,7 @@ SHIPPED = [
     ("coaching.migrations.0003_default_playbook", "create_playbook"),
     ("coaching.migrations.0005_one_condition_language", "forwards"),
     ("coaching.migrations.0008_staff_groups", "create_staff_groups"),
+    ("coaching.migrations.0010_ops_unlock_logins", "ops_unlock_logins"),
 ]
 
 
