@@ -23,7 +23,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "axes",
+    "config.apps.LoginLockoutConfig",  # django-axes
     "csp",
     "django_celery_beat",
     "django_htmx",

@@ -57,7 +57,7 @@ def make_admin_world(staff) -> dict:
     PeriodicTask.objects.create(name="walk", task="tiers.refresh_all", interval=interval)
     Group.objects.get_or_create(name="walk")
     wrong_password = RequestFactory().post("/accounts/login/", HTTP_USER_AGENT="walk")
-    login_attempt_failed(wrong_password, credentials={"username": "walk_mid"})  # a failed login, as axes counts it
+    login_attempt_failed(wrong_password, credentials={"username": "walk_stranger"})  # a failed login, as axes counts it
     with tempfile.TemporaryDirectory() as folder:  # a metric import, made as the command makes it
         path = Path(folder) / "walk.csv"
         path.write_text(f"platform_id,date,followers\n{mid.platform_id},{timezone.localdate().isoformat()},1234\n",
