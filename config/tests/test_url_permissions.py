@@ -272,3 +272,47 @@ def test_the_walk_fails_on_a_url_it_does_not_know(matrix_world, monkeypatch):
 
     with pytest.raises(AssertionError, match="does not know"):
         [_concrete(key, route, pattern, matrix_world) for key, route, pattern in url_patterns()]
+
+
+# ---------------------------------------------------------------- junk in ids, query strings and forms
+
+JUNK_QUERY = {"page": ["abc", "-1", "0", "99999999999999999999", "1e9", ""], "days": ["abc", "-30", "99999999999"],
+              "category": ["nope", "\x00"], "price_max": ["NaN", "-1", "1e400", "abc"],
+              "commission_min": ["Infinity", "101", "abc"], "q": ["\x00", "%", "'"], "o": ["abc", "999"],
+              "status": ["zz"], "deep": ["x"], "next": ["https://evil.example"]}
+JUNK_FORM = {"subject": ["nope", ""], "message": ["x" * 5000, "\x00"], "file": ["not-a-file"],
+             "unknown_creators": ["bogus"], "encoding": ["no-such-codec", "\x00"], "date_format": ["%Q"],
+             "language": ["xx", "\x00"], "username": ["\x00", "a" * 300], "password": ["\x00"]}
+HUGE_ID = 99999999999999999999  # no database holds it: a URL may still carry it
+PLACEHOLDER_ID = 123456789012345678
+
+
+def test_junk_in_any_id_query_or_form_answers_with_a_message_or_4xx_never_a_500(matrix_world, monkeypatch):
+    """Every URL the walk knows, as the roles that may open it: each int id replaced by one no database holds,
+    each query parameter and form field the site reads given junk."""
+    monkeypatch.setattr("tiers.tasks.refresh_all.delay", lambda **kwargs: None)
+    users = matrix_world["users"]
+    failures = []
+    for key, route, pattern in url_patterns():
+        address, page, _admin_view = _concrete(key, route, pattern, matrix_world)
+        if _admin_page(key, route):
+            continue  # the admin's own walk (test_admin_bad_input) feeds its lists and forms junk
+        role = {"creator": page.owner if page.owner in ("mid", "tail") else "mid"}.get(page.who, "superuser")
+        client = Client(raise_request_exception=False)
+        client.force_login(users[role])
+        tries = []
+        if "<id:" in route or "<int:" in route:
+            huge = list(_fill(page, matrix_world["ids"]))
+            for position in range(len(huge)):
+                args = [*huge[:position], PLACEHOLDER_ID, *huge[position + 1:]]
+                tries.append(("id", reverse(key, args=args).replace(str(PLACEHOLDER_ID), str(HUGE_ID)), {}))
+        for name, values in (JUNK_FORM if page.method == "POST" else JUNK_QUERY).items():
+            tries += [(name, address, {name: value}) for value in values]
+        for what, target, data in tries:
+            response = client.post(target, data) if page.method == "POST" else client.get(target, data)
+            if response.status_code >= 500 or (what == "id" and response.status_code not in (302, 403, 404, 405)):
+                failures.append((role, page.method, target, what, data, response.status_code))
+            if page.method == "POST":
+                client.force_login(users[role])
+
+    assert "\n".join(map(str, failures)) == ""
