@@ -2,10 +2,13 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
 from coaching.views import home
+from config.converters import RowIdConverter
 from config.health import healthz
+
+register_converter(RowIdConverter, "id")  # before the apps' URL confs, which use it
 
 urlpatterns = [
     path("", home, name="home"),

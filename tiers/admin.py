@@ -16,6 +16,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from axes import admin as axes_admin
+from axes.models import AccessAttempt
 from django_celery_beat import admin as beat_admin
 from django_celery_beat.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule
 
@@ -516,6 +518,28 @@ class CrontabScheduleAdmin(_with_staff_rules(beat_admin.CrontabScheduleAdmin)):
             return "—"
 
 
+class LoginAttemptAdmin(_with_staff_rules(axes_admin.AccessAttemptAdmin)):
+    """Failed logins counted by django-axes; a row at the limit is a locked account. Staff unlock one
+    here before its cool-off ends. Its form and query data are never shown (they may hold a password)."""
+
+    list_display = ("username", "failures_since_start", "status", "attempt_time", "ip_address", "path_info")
+    fieldsets = ((None, {"fields": ("username", "failures_since_start", "attempt_time", "path_info", "ip_address",
+                                    "user_agent")}),)
+    actions = ["unlock"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Unlock the selected logins"), permissions=["delete"])
+    def unlock(self, request, queryset):
+        # A login is locked while its failed attempts are counted, from any address: forgetting them unlocks it.
+        usernames = sorted({attempt.username for attempt in queryset})
+        AccessAttempt.objects.filter(username__in=usernames).delete()
+        queryset.delete()
+        self.message_user(request, _("Unlocked: %(names)s.") % {"names": ", ".join(usernames)}, messages.SUCCESS)
+
+
+admin.site.register(AccessAttempt, LoginAttemptAdmin)
 admin.site.unregister(PeriodicTask)
 admin.site.register(PeriodicTask, PeriodicTaskAdmin)
 admin.site.unregister(CrontabSchedule)

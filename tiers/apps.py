@@ -10,6 +10,8 @@ class TiersConfig(AppConfig):
     verbose_name = _("Tiers")
 
     def ready(self):
+        import config.security  # noqa: F401 (connects the staff login's idle expiry)
+
         from .refresh import check_listeners
 
         checks.register(check_listeners)

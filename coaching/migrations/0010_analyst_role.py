@@ -1,11 +1,13 @@
-"""The read-only analyst role (sees everything ops see, changes nothing), and the audit log for both roles."""
+"""The read-only analyst role (sees everything ops see, changes nothing); the audit log for both roles; ops unlock logins."""
 
 import importlib
 
 from django.db import migrations
 
 _staff_groups = importlib.import_module("coaching.migrations.0008_staff_groups")
-OPS = [*_staff_groups.STAFF_GROUPS["ops"], "audit.view_auditentry"]
+# Ops read failed logins and unlock a locked account by deleting its attempts (django-axes).
+OPS = [*_staff_groups.STAFF_GROUPS["ops"], "audit.view_auditentry", "axes.view_accessattempt",
+       "axes.delete_accessattempt"]
 # Every view permission ops hold, the creator's plan read-only and the audit log: no add, change,
 # delete, publish, end, start or import.
 ANALYSTS = [p for p in OPS if ".view_" in p]
@@ -21,6 +23,7 @@ class Migration(migrations.Migration):
         ("coaching", "0009_labels_after_merge"),
         ("audit", "0001_audit_log"),
         ("tiers", "0012_override_batch"),
+        ("axes", "0010_accessattemptexpiration"),
     ]
 
     operations = [migrations.RunPython(create_groups, migrations.RunPython.noop)]

@@ -1,8 +1,10 @@
 """Settings shared by every environment, all read from the environment here and nowhere else."""
 
+import datetime
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -24,6 +26,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "config.apps.LoginLockoutConfig",  # django-axes
+    "csp",
     "django_celery_beat",
     "django_htmx",
     "template_partials",
@@ -45,6 +49,18 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.security.SecurityHeadersMiddleware",
+    "config.security.StaffIdleExpiryMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# Every login (the site's, the admin's, and any API authentication that calls config.security's
+# lockout hooks) goes through django-axes first: too many wrong passwords lock the account.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -79,6 +95,7 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "config.security.DemoPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -106,6 +123,51 @@ STORAGES = {
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+# ---------------------------------------------------------------- logins, sessions, headers
+# Lockout (django-axes): the fifth wrong password for one username locks it for half an hour,
+# whatever address the guesses come from, and so do five from one browser at one address, whatever
+# usernames they try; staff unlock sooner in the admin (access attempts). A right password resets the count.
+AXES_FAILURE_LIMIT = env.int("LADDER_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("LADDER_LOGIN_LOCKOUT_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = ["username", ["ip_address", "user_agent"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "config.security.locked_out_response"
+AXES_ENABLE_ADMIN = False  # tiers.admin registers it under the staff rules, with an unlock action
+AXES_DISABLE_ACCESS_LOG = True  # failed attempts are what lockout needs; successful logins are not kept
+AXES_VERBOSE = False  # no log line at every start; lockouts are still logged
+AXES_SENSITIVE_PARAMETERS = ["password", "token", "key"]
+
+# Staff sessions end after this much idleness (config.security.StaffIdleExpiryMiddleware);
+# creators keep Django's two weeks, on their phones.
+LADDER_STAFF_SESSION_IDLE_SECONDS = env.int("LADDER_STAFF_SESSION_IDLE_MINUTES", default=30) * 60
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True  # the pages send the token from the template, never from the cookie
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+
+# No inline script or style, no eval: everything comes from our own static files (htmx is told,
+# in _base.html, to insert no indicator styles of its own and to evaluate nothing).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    },
+}
+# Features no Ladder page uses, refused to any page or frame (config.security.SecurityHeadersMiddleware).
+PERMISSIONS_POLICY = {feature: [] for feature in (
+    "accelerometer", "camera", "display-capture", "geolocation", "gyroscope", "magnetometer", "microphone",
+    "midi", "payment", "usb",
+)}
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 # Redis is the Celery broker. `make run` starts an embedded one and sets REDIS_URL.
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -197,6 +259,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # axes logs every login at INFO; its warnings (a failed login, a lockout) are what matters
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 # Creators per chunk task, of the tier refresh and of programme assignment; and what runs once a

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from django.contrib import admin
 from django.contrib.auth.models import Group
+from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule
@@ -17,6 +18,7 @@ from coaching.models import Program
 from coaching.reviews import review_reply, review_request_create
 from coaching.services import assignment_run, coaching_note_create, product_select, traffic_reward_grant
 from coaching.tests.factories import ProgramFactory, pool_with_products
+from config.security import login_attempt_failed
 from tiers.choices import OverrideField, Tier
 from tiers.imports import import_file
 from tiers.models import TierPolicy
@@ -55,6 +57,8 @@ def make_admin_world(staff) -> dict:
     ClockedSchedule.objects.create(clocked_time=timezone.now() + datetime.timedelta(days=1))
     PeriodicTask.objects.create(name="walk", task="tiers.refresh_all", interval=interval)
     Group.objects.get_or_create(name="walk")
+    wrong_password = RequestFactory().post("/accounts/login/", HTTP_USER_AGENT="walk")
+    login_attempt_failed(wrong_password, credentials={"username": "walk_stranger"})  # a failed login, as axes counts it
     with tempfile.TemporaryDirectory() as folder:  # a metric import, made as the command makes it
         path = Path(folder) / "walk.csv"
         path.write_text(f"platform_id,date,followers\n{mid.platform_id},{timezone.localdate().isoformat()},1234\n",
