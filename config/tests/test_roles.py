@@ -1,6 +1,8 @@
 """Roles: an analyst reads everything and changes nothing; ops do their work. The walks are generated from the
 admin registry and the URL conf, so a new admin, action or staff URL is walked without anyone listing it."""
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -61,7 +63,7 @@ def _staff_url(route, converters) -> str:
     for name in converters:
         assert name in URL_ARGUMENTS, f"{route}: say in URL_ARGUMENTS which object <{name}> names, so it is walked"
         obj = URL_ARGUMENTS[name]._default_manager.first()
-        path = path.replace(f"<int:{name}>", str(obj.pk))
+        path = re.sub(rf"<\w+:{name}>", str(obj.pk), path)
     return "/" + path
 
 
