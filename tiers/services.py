@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _gettext
 from django.utils.translation import gettext_lazy as _
 
+from . import outbox
 from .choices import OVERRIDE_VALUES, OverrideEndReason, OverrideField, PolicyStatus, RunStatus, RunTrigger
 from .models import Influencer, RefreshRun, TierDecision, TierOverride, TierPolicy, TierStateChange
 from .refresh import override_rows, refresh_queue
@@ -154,8 +155,9 @@ def override_create(
         decision = TierDecision.objects.create(**decision._asdict())
         from .tasks import after_decision
 
-        # The creator hears of it and their programmes follow now, not at the next nightly refresh.
-        transaction.on_commit(lambda: after_decision.delay(decision.pk))
+        # The creator hears of it and their programmes follow now, not at the next nightly refresh;
+        # recorded with the override, so a broker that is down delays it and never loses it.
+        outbox.task_after_commit(after_decision, decision.pk)
     return override
 
 
