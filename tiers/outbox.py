@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
@@ -19,8 +19,9 @@ from .models import OutboxMessage
 logger = logging.getLogger(__name__)
 
 JOBS_UNAVAILABLE = _(
-    "Saved. Background jobs are unavailable right now (the broker cannot be reached): what follows from this "
-    "(the refresh, the creators' notifications, the check) starts by itself when they are back."
+    "Background jobs are unavailable right now (the broker cannot be reached). What you saved is kept; what "
+    "follows from it (the refresh, the creators' notifications, the import's check) starts by itself when they "
+    "are back."
 )
 SEND_TASK = "tiers.outbox.send_task"
 # Sent rows are kept this long (to read what was sent when), then deleted by the flush.
@@ -112,8 +113,9 @@ class Tracker:
 
     @property
     def held_back(self) -> bool:
-        """Whether some of the work recorded while tracking is still waiting for the broker."""
-        return bool(self.ids) and OutboxMessage.objects.filter(pk__in=self.ids, sent_at__isnull=True).exists()
+        """Whether work recorded while tracking is still waiting for the broker, or other work is (a
+        send failed and none has succeeded since: what was queued here will wait for it too)."""
+        return OutboxMessage.objects.filter(sent_at__isnull=True).filter(Q(pk__in=self.ids) | Q(attempts__gt=0)).exists()
 
 
 @contextmanager
