@@ -32,9 +32,8 @@ NO_HANG_SECONDS = 15
 
 
 def _switch_broker(url: str) -> None:
-    """Point this process's Celery app and the start lock at `url`, dropping connections to the old one."""
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
+    """Point this process's Celery app and the start lock at `url`. Its pools of connections are
+    kombu's, one per broker URL, and stay open for the next test that uses that URL."""
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
     _use_broker(url)
