@@ -1,6 +1,7 @@
 """`/healthz` says ok or error for the database and the broker; ?deep=1 (staff or a token, cached) has a worker answer on its own queue."""
 
 import logging
+import uuid
 
 import pytest
 from django.conf import settings as django_settings
@@ -114,12 +115,12 @@ def test_without_a_token_set_only_staff_may_ask_for_the_deep_check(client, setti
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_deep_healthz_is_answered_by_the_health_queues_worker_whatever_waits_on_the_main_queue(
-        client, settings, redis_url):
+        client, settings, redis_url, monkeypatch):
     # given a worker for the health queue only, and no worker at all on the site's queue (as if every
     # one were busy with refresh chunks)
     settings.LADDER_HEALTH_TOKEN = TOKEN
+    monkeypatch.setitem(celery_app.conf, "task_default_queue", f"nobody-takes-{uuid.uuid4().hex[:8]}")
     queue = django_settings.LADDER_HEALTH_QUEUE
-    assert queue != django_settings.CELERY_TASK_DEFAULT_QUEUE
     worker, _ = start_worker(redis_url, queue=queue, concurrency=1)
     try:
         response = client.get("/healthz?deep=1", headers={TOKEN_HEADER: TOKEN})

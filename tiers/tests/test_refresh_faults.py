@@ -22,7 +22,7 @@ from config.celery_app import app as celery_app
 from config.embedded_redis import free_port
 from tiers import outbox
 from tiers.choices import RunStatus, RunTrigger
-from tiers.models import Influencer, OutboxMessage, RefreshChunk, RefreshRun, TierDecision
+from tiers.models import OutboxMessage, RefreshChunk, RefreshRun, TierDecision
 from tiers.refresh import (
     REFRESH_ALREADY_RUNNING,
     REFRESH_QUEUED_AFTER,
@@ -35,7 +35,7 @@ from tiers.refresh import (
 from tiers.stalls import STALE_AFTER
 from tiers.tasks import outbox_flush, refresh_chunk
 from tiers.tests.factories import InfluencerFactory, metric_days
-from tiers.tests.test_refresh_worker import wait_for
+from tiers.tests.test_refresh_worker import _ledger, _state, wait_for
 
 POSTGRESQL = django_settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 HOLDING_WORKER = "tiers.tests.holding_worker"
@@ -46,17 +46,6 @@ def _population(n: int = 15) -> None:
         metric_days(InfluencerFactory(handle=f"f{i}"), days=30, gmv=("1000", "5000", "150000")[i % 3])
 
 
-def _state():
-    return sorted(Influencer.objects.values_list("id", "tier", "creator_type", "tier_since", "below_keep_since"))
-
-
-def _ledger():
-    """Every decision, as a sorted list (a duplicate would show), without the run that made it."""
-    rows = TierDecision.objects.values_list("influencer_id", "tier_before", "tier_after", "type_before", "type_after",
-                                            "cause", "explanation")
-    return sorted((*row[:-1], json.dumps(row[-1], sort_keys=True)) for row in rows)
-
-
 def _clean_run() -> tuple[list, list]:
     """What a clean refresh of everyone leaves, computed in this process and rolled back."""
     with transaction.atomic():
@@ -64,6 +53,15 @@ def _clean_run() -> tuple[list, list]:
         clean = _state(), _ledger()
         transaction.set_rollback(True)
     return clean
+
+
+def _holding_worker(own_queue, tmp_path, **env):
+    """A one-process worker that holds chunk 1 open once (see holding_worker); its process and the marker
+    it writes when it holds."""
+    marker = tmp_path / "holding"
+    proc, _ = own_queue(app=HOLDING_WORKER, concurrency=1,
+                        env={"LADDER_TEST_HOLD_INDEX": "1", "LADDER_TEST_HOLD_MARKER": str(marker), **env})
+    return proc, marker
 
 
 def _finished(run_id: int) -> RefreshRun | None:
@@ -122,9 +120,7 @@ def test_a_worker_killed_mid_chunk_a_staff_request_resends_it_and_the_run_equals
     # given 15 creators (five chunks), and what a clean refresh of them leaves
     _population()
     expected_state, expected_ledger = _clean_run()
-    marker = tmp_path / "holding"
-    doomed, _ = own_queue(app=HOLDING_WORKER, concurrency=1,
-                          env={"LADDER_TEST_HOLD_INDEX": "1", "LADDER_TEST_HOLD_MARKER": str(marker)})
+    doomed, marker = _holding_worker(own_queue, tmp_path)
 
     # when beat's refresh starts, and its worker is killed while chunk 1 is written but not committed
     run = refresh_queue(trigger=RunTrigger.SCHEDULE)
@@ -197,9 +193,7 @@ def test_the_database_connection_lost_mid_chunk_writes_nothing_of_it_and_the_ret
     # given 15 creators, what a clean refresh leaves, and a worker that holds chunk 1 open once
     _population()
     expected_state, expected_ledger = _clean_run()
-    marker = tmp_path / "holding"
-    own_queue(app=HOLDING_WORKER, concurrency=1,
-              env={"LADDER_TEST_HOLD_INDEX": "1", "LADDER_TEST_HOLD_MARKER": str(marker)})
+    _, marker = _holding_worker(own_queue, tmp_path)
 
     run = refresh_queue(trigger=RunTrigger.SCHEDULE)
     wait_for(marker.exists, "the worker to hold chunk 1 open")
@@ -234,10 +228,8 @@ def test_a_chunk_past_its_time_limit_fails_the_run_frees_its_place_and_the_queue
     expected_state, expected_ledger = _clean_run()
     monkeypatch.setattr(refresh_chunk, "soft_time_limit", 3)
     monkeypatch.setattr(refresh_chunk, "time_limit", 33)
-    marker = tmp_path / "holding"
-    own_queue(app=HOLDING_WORKER, concurrency=1,
-              env={"LADDER_TEST_HOLD_INDEX": "1", "LADDER_TEST_HOLD_MARKER": str(marker),
-                   "LADDER_TEST_CHUNK_SOFT_TIME_LIMIT": "3"})
+    monkeypatch.setattr(refresh_chunk, "_exec_options", None)  # Celery caches them at the task's first send
+    _, marker = _holding_worker(own_queue, tmp_path, LADDER_TEST_CHUNK_SOFT_TIME_LIMIT="3")
 
     # when a refresh runs into the limit while another is queued behind it
     first = refresh_queue(trigger=RunTrigger.SCHEDULE)
