@@ -22,7 +22,6 @@ from . import outbox
 from .choices import TIER_RANK, DecisionCause, OverrideField, RunStatus, RunTrigger, StateSource, Tier
 from .models import Influencer, RefreshChunk, RefreshRun, Replay, TierDecision, TierOverride, TierPolicy, TierStateChange
 from .rules import Features, PolicyRules, RuleCheck, TierState, decide, pin
-from .stalls import RESENDS, STALE_AFTER, stalled_runs
 from .selectors import (
     influencer_chunks,
     judged_by_rules,
@@ -34,6 +33,7 @@ from .selectors import (
     tune_for_batch,
     window_features,
 )
+from .stalls import RESENDS, STALE_AFTER, stalled_runs
 
 logger = logging.getLogger(__name__)
 

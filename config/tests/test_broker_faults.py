@@ -14,8 +14,7 @@ from coaching.choices import NotificationKind
 from coaching.models import Notification
 from conftest import _use_broker, start_worker, stop_worker
 from config.celery_app import app as celery_app
-from config.embedded_redis import EmbeddedRedis
-from config.embedded_redis import reachable as redis_up
+from config.embedded_redis import EmbeddedRedis, reachable
 from tiers.choices import RunStatus, RunTrigger
 from tiers.models import OutboxMessage, RefreshRun, TierDecision, TierPolicy
 from tiers.outbox import JOBS_UNAVAILABLE
@@ -120,7 +119,7 @@ def test_with_redis_stopped_pages_work_staff_writes_keep_their_work_and_it_runs_
         wait_for(lambda: not OutboxMessage.objects.filter(sent_at__isnull=True).exists(), "the outbox to empty")
         _wait_idle(server.url, queue, hostname)
     finally:
-        if redis_up(server.url):
+        if reachable(server.url):
             stop_worker(worker, server.url, queue)
         else:
             worker.terminate()

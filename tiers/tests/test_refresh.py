@@ -24,8 +24,8 @@ from tiers.refresh import (
     refresh_run_sync,
     refresh_start,
 )
-from tiers.stalls import RESENDS, STALE_AFTER
 from tiers.services import override_create, policy_clone, policy_publish, policy_update_draft
+from tiers.stalls import RESENDS, STALE_AFTER
 from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
 
 pytestmark = pytest.mark.django_db
