@@ -117,10 +117,10 @@ def redis_url():
 
 
 def start_worker(redis_url: str, *, queue: str, app: str = "config", concurrency: int = 2,
-                 env: dict | None = None) -> tuple[subprocess.Popen, str]:
+                 env: dict | None = None, args: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
     """A real `celery worker` subprocess on the test database and broker, consuming `queue`; returns
     it and its hostname once it answers a ping. It runs in a process group of its own (so a test can
-    kill the whole worker) and dies with the test process."""
+    kill the whole worker) and dies with the test process. `args`: more worker options (`-B`: with beat)."""
     name = f"ladder-test-{uuid.uuid4().hex[:8]}"
     worker_env = {
         **os.environ,
@@ -134,7 +134,7 @@ def start_worker(redis_url: str, *, queue: str, app: str = "config", concurrency
         worker_env["DATABASE_URL"] = os.environ["DATABASE_URL"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", app, "worker", "-l", "warning", "-c", str(concurrency),
-         "-n", f"{name}@%h", "-Q", queue, "--without-gossip", "--without-mingle"],
+         "-n", f"{name}@%h", "-Q", queue, "--without-gossip", "--without-mingle", *args],
         cwd=BASE_DIR,
         env=worker_env,
         start_new_session=True,

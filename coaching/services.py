@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 import audit
 from audit.models import AuditAction
+from tiers import outbox, stalls
 from tiers.models import Influencer, RefreshRun
 from tiers.rules import Features
 from tiers.selectors import (
@@ -52,7 +53,11 @@ from .models import (
     TaskCompletion,
     TrafficRewardGrant,
 )
-from .notifications import notifications_after_assignment, notifications_after_decision, notifications_after_refresh
+from .notifications import (
+    notifications_after_assignment,
+    notifications_after_decision,
+    notifications_after_refresh,
+)
 from .rules import EnrollmentState, ProgramSpec, Step, ineligibility, step
 
 logger = logging.getLogger(__name__)
@@ -83,15 +88,8 @@ WHY_NOT = {
     "category": _("category not eligible"),
     "reputation": _("reputation score below the floor"),
 }
-# A run of which no chunk finished for this long has stopped: nothing works on it any more. A chunk
-# takes seconds and is stopped by its time limit after six minutes (coaching.tasks), so 15 minutes
-# without one finishing is not a slow chunk; yet it is short enough that a worker lost in the night
-# holds the creators' news back by minutes, not the two hours the broker waits before it delivers an
-# unacknowledged task again. Such a run is resumed (its unfinished chunks are sent again: harmless
-# even if a chunk is still running, a chunk applies once) RESENDS times, then failed so the next
-# assignment can start: at most about 45 minutes after the last sign of life.
-STALE_AFTER = datetime.timedelta(minutes=15)
-RESENDS = 2
+# An assignment run that stopped moving is resumed, then failed, as a refresh is (tiers.stalls).
+STALE_AFTER, RESENDS = stalls.STALE_AFTER, stalls.RESENDS
 
 
 class CoachingError(ServiceError):
@@ -439,22 +437,15 @@ def assignment_recover(*, now: datetime.datetime | None = None) -> list[Assignme
     applying a chunk twice changes nothing.
     """
     now = now or timezone.now()
-    resumed = []
-    for run in AssignmentRun.objects.filter(status=AssignmentStatus.RUNNING, updated_at__lt=now - STALE_AFTER):
-        if run.resent >= RESENDS:
-            logger.warning("assignment #%s failed: no progress since %s", run.pk, run.updated_at)
-            assignment_fail(run_id=run.pk, error=ASSIGNMENT_STALE.format(minutes=STALE_AFTER.seconds // 60,
-                                                                         times=run.resent))
-            continue
-        claimed = AssignmentRun.objects.filter(pk=run.pk, status=AssignmentStatus.RUNNING, resent=run.resent).update(
-            resent=F("resent") + 1, updated_at=now
-        )
-        if claimed:
-            logger.warning("assignment #%s made no progress since %s: its unfinished chunks are sent again",
-                           run.pk, run.updated_at)
-            run.refresh_from_db()
-            resumed.append(run)
-    return resumed
+    stalled = stalls.stalled_runs(AssignmentRun.objects.filter(status=AssignmentStatus.RUNNING), now=now)
+    for run in stalled.fail:
+        logger.warning("assignment #%s failed: no progress since %s", run.pk, run.updated_at)
+        assignment_fail(run_id=run.pk, error=ASSIGNMENT_STALE.format(minutes=STALE_AFTER.seconds // 60,
+                                                                     times=run.resent))
+    for run in stalled.resend:
+        logger.warning("assignment #%s made no progress since before %s: its unfinished chunks are sent again",
+                       run.pk, now - STALE_AFTER)
+    return stalled.resend
 
 
 def _undone_chunks(run_id: int) -> list[int]:
@@ -473,14 +464,24 @@ def _run_here(run_id: int) -> None:
         raise
 
 
-def _send_to_workers(run_id: int) -> bool:
-    """One chunk task per unfinished chunk, sent once the transaction commits; False if none was left."""
+def assignment_dispatch(*, run_id: int) -> None:
+    """Send a running run's unfinished chunks to the workers (an outbox sender: called again until the
+    broker takes them; a chunk sent twice applies once). Raises what the broker raised."""
     from .tasks import assignment_chunk
 
+    if not AssignmentRun.objects.filter(pk=run_id, status=AssignmentStatus.RUNNING).exists():
+        return  # it ended meanwhile
     indexes = _undone_chunks(run_id)
-    if not indexes:
+    if indexes:
+        group(assignment_chunk.s(run_id, index) for index in indexes).apply_async(retry=False)
+
+
+def _send_to_workers(run_id: int) -> bool:
+    """One chunk task per unfinished chunk, sent once the transaction commits (through the outbox);
+    False if none was left."""
+    if not _undone_chunks(run_id):
         return False
-    transaction.on_commit(lambda: group(assignment_chunk.s(run_id, index) for index in indexes).apply_async())
+    outbox.call_after_commit(assignment_dispatch, run_id=run_id)
     return True
 
 

@@ -38,6 +38,13 @@ def _stop(children: list[tuple[str, subprocess.Popen]]) -> None:
             proc.wait()
 
 
+def health_queue() -> str:
+    """The queue /healthz?deep=1 sends its probe to, as the settings name it."""
+    return subprocess.run([PYTHON, "-c", "from django.conf import settings; import django; django.setup(); "
+                                         "print(settings.LADDER_HEALTH_QUEUE)"],
+                          cwd=BASE_DIR, check=True, capture_output=True, text=True).stdout.strip()
+
+
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     host = os.environ.get("HOST", "127.0.0.1")
@@ -70,6 +77,9 @@ def main() -> int:
         children = [
             _spawn("web", [PYTHON, "manage.py", "runserver", f"{host}:{port}", "--noreload"]),
             _spawn("worker", [PYTHON, "-m", "celery", "-A", "config", "worker", "-l", "info", "-c", "2"]),
+            # /healthz?deep=1's probe has a queue and a worker of its own, so it never waits behind chunks.
+            _spawn("health worker", [PYTHON, "-m", "celery", "-A", "config", "worker", "-l", "warning", "-c", "1",
+                                     "-n", "health@%h", "-Q", health_queue()]),
             _spawn("beat", [PYTHON, "-m", "celery", "-A", "config", "beat", "-l", "info"]),
         ]
         print(

@@ -20,9 +20,15 @@ from django.utils.translation import gettext_lazy as _
 import audit
 from audit.models import AuditAction
 
-from . import bulk
+from . import bulk, outbox
 from .cells import date_format_from_option
-from .choices import IMPORT_WRITING, ImportSource, ImportStatus, RunTrigger, UnknownCreators
+from .choices import (
+    IMPORT_WRITING,
+    ImportSource,
+    ImportStatus,
+    RunTrigger,
+    UnknownCreators,
+)
 from .ingest import NO_DATA_ROWS, BlockResult, Ingest, IngestRefused, header_map
 from .language import site_language
 from .metric_files import inspect, read_blocks
@@ -85,7 +91,7 @@ def import_upload(*, upload, by, unknown_creators: str = UnknownCreators.CREATE,
             )
             from .tasks import import_check_task
 
-            transaction.on_commit(lambda: import_check_task.delay(batch.pk))
+            outbox.task_after_commit(import_check_task, batch.pk)
     except BaseException:
         default_storage.delete(stored)
         raise
@@ -157,7 +163,7 @@ def import_confirm(*, batch: ImportBatch, by=None) -> ImportBatch:
                  after={"status": batch.status})
     from .tasks import import_apply_task
 
-    transaction.on_commit(lambda: import_apply_task.delay(batch.pk))
+    outbox.task_after_commit(import_apply_task, batch.pk)
     return batch
 
 
@@ -335,8 +341,7 @@ def refresh_after_import_request(*, batch: ImportBatch, by) -> None:
         raise RefreshAlreadyRunning(running)
     from .tasks import import_refresh_task
 
-    by_id = by.pk if by else None
-    transaction.on_commit(lambda: import_refresh_task.delay(batch.pk, by_id))
+    outbox.task_after_commit(import_refresh_task, batch.pk, by.pk if by else None)
 
 
 def import_changed_ids(*, batch: ImportBatch) -> list[int]:

@@ -371,6 +371,9 @@ class RefreshRun(TimeStampedModel):
     unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
     type_changed = models.PositiveIntegerField(_("type changes"), default=0)
     overrides_lapsed = models.PositiveIntegerField(_("overrides lapsed"), default=0)
+    resent = models.PositiveSmallIntegerField(
+        _("times resent"), default=0, help_text=_("how often its unfinished chunks were sent to the workers again"),
+    )
     # Null while queued behind another run.
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
@@ -607,3 +610,23 @@ class ImportRejection(models.Model):
     class Meta:
         ordering = ["batch", "line"]
         indexes = [models.Index(fields=["batch", "line"], name="import_rejection_line")]
+
+
+class OutboxMessage(models.Model):
+    """Work for the workers that a write decided on, recorded in the write's own transaction
+    (tiers.outbox), and sent to the broker once committed, or later when the broker is back."""
+
+    # The dotted path of the function that sends it, and its keyword arguments.
+    sender = models.CharField(max_length=200)
+    kwargs = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["id"], name="outbox_unsent", condition=models.Q(sent_at__isnull=True))]
+
+    def __str__(self):
+        return f"{self.sender}({self.kwargs})"

@@ -21,8 +21,26 @@ from django.utils.translation import gettext_lazy as _
 import audit
 from audit.models import AuditAction
 
-from .choices import TIER_RANK, DecisionCause, OverrideField, RunStatus, RunTrigger, StateSource, Tier
-from .models import Influencer, RefreshChunk, RefreshRun, Replay, TierDecision, TierOverride, TierPolicy, TierStateChange
+from . import outbox
+from .choices import (
+    TIER_RANK,
+    DecisionCause,
+    OverrideField,
+    RunStatus,
+    RunTrigger,
+    StateSource,
+    Tier,
+)
+from .models import (
+    Influencer,
+    RefreshChunk,
+    RefreshRun,
+    Replay,
+    TierDecision,
+    TierOverride,
+    TierPolicy,
+    TierStateChange,
+)
 from .rules import Features, PolicyRules, RuleCheck, TierState, decide, pin
 from .selectors import (
     influencer_chunks,
@@ -35,20 +53,19 @@ from .selectors import (
     tune_for_batch,
     window_features,
 )
+from .stalls import RESENDS, STALE_AFTER, stalled_runs
 
 logger = logging.getLogger(__name__)
 
 REFRESH_ALREADY_RUNNING = _("Refresh #{run_id} is still running; two refreshes never overlap.")
 REFRESH_START_BUSY = _("Another process is starting a refresh right now; try again in a minute.")
-REFRESH_LOCK_UNAVAILABLE = _("The refresh start lock cannot be taken because Redis cannot be reached: {error}")
 REFRESH_NO_POLICY = _("No policy is published: publish one before refreshing.")
 REFRESH_DATE_IN_PAST = _(
     "Refusing to refresh as of {date}: refresh #{run_id} already ran as of {latest}, and a refresh never goes back "
     "in time. To recompute the days from {date} on, replay them: manage.py refresh_tiers --replay-from {date}"
 )
-REFRESH_STALE = _("No progress for too long; presumed dead.")
-REFRESH_QUEUE_DROPPED = _("Not run: it was queued behind refresh #{run_id}, which stopped progressing.")
-REFRESH_NOT_SENT = _("Its chunks could not be sent to the workers: {error}")
+REFRESH_STALE = _("No chunk finished for {minutes} minutes, even after its unfinished chunks were sent again {times} "
+                  "times; presumed dead, so the next refresh can start.")
 REPLAY_DAY_FAILED = _("Not run: refresh #{run_id}, an earlier day of the same replay, failed.")
 REPLAY_NOTHING = _("Nothing to replay from {date}: no refresh ran as of that day or later.")
 REPLAY_BEFORE_HISTORY = _(
@@ -60,20 +77,22 @@ REPLAY_UNKNOWN_CREATORS = _("No creator has the id(s) {ids}.")
 
 # What staff are told about the refresh they asked for, where a job is started.
 REFRESH_QUEUED = _("Refresh #{run_id} queued; its progress appears under refresh runs.")
-REFRESH_QUEUED_AFTER = _("Refresh #{run_id} queued after refresh #{active_id}, which is still running.")
+REFRESH_QUEUED_AFTER = _("Refresh #{run_id} queued after refresh #{active_id}, which is still running "
+                         "({done}/{count} chunks).")
+REFRESH_RESENT = _("Refresh #{run_id} had stopped moving: its {chunks} unfinished chunks were sent to the workers again.")
 REFRESH_FINISHED = _("Refresh #{run_id} already finished.")
 REFRESH_FAILED = _("Refresh #{run_id} failed: {error}")
 REFRESH_REQUEST_FAILED = _("Refresh failed: {error}")
 
 DEFAULT_CHUNK_SIZE = 5_000
-# A run whose chunks made no progress for this long is presumed dead and may be replaced.
-STALE_RUN_AFTER = datetime.timedelta(hours=2)
 
 # Only one process at a time may start a refresh; the database guard (one active run) is the real
 # one, this lock keeps two beats (or an impatient operator) from racing to compute chunk bounds.
 # Named after the site's queue, so two sites sharing a Redis never hold each other's lock.
 START_LOCK = f"ladder:{settings.CELERY_TASK_DEFAULT_QUEUE}:refresh:start"
 START_LOCK_SECONDS = 120
+# A Redis that is down or never answers costs a start this long; then the database guard alone holds.
+START_LOCK_REDIS_TIMEOUT_SECONDS = getattr(settings, "BROKER_TIMEOUT_SECONDS", 2.0)
 # Long enough to outwait another starter's chunk bounds, short enough for a web request.
 START_LOCK_WAIT_SECONDS = 5.0
 WRITE_BATCH = 2_000
@@ -98,34 +117,56 @@ class RefreshDateInPast(RefreshError):
 
 @contextmanager
 def _start_lock():
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=5, socket_timeout=10)
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=START_LOCK_REDIS_TIMEOUT_SECONDS,
+                                  socket_timeout=START_LOCK_REDIS_TIMEOUT_SECONDS)
     lock = client.lock(START_LOCK, timeout=START_LOCK_SECONDS, blocking_timeout=START_LOCK_WAIT_SECONDS)
     try:
         acquired = lock.acquire()
     except redis.RedisError as exc:
-        raise RefreshError(REFRESH_LOCK_UNAVAILABLE.format(error=exc)) from None
+        # The lock is the second guard; the first, one active run in the database, holds without
+        # Redis. A refresh asked for while Redis is down is recorded, and its chunks wait in the outbox.
+        logger.warning("refresh start lock not taken, Redis cannot be reached (%s: %s); the database guard holds",
+                       exc.__class__.__name__, exc)
+        client.close()
+        yield
+        return
     if not acquired:
+        client.close()
         raise RefreshError(str(REFRESH_START_BUSY))
     try:
         yield
     finally:
         try:
             lock.release()
-        except redis.RedisError:  # it expired: the database guard still holds
-            logger.warning("the refresh start lock expired before it was released")
+        except redis.RedisError:  # it expired, or Redis went away: the database guard still holds
+            logger.warning("the refresh start lock could not be released; it expires by itself")
+        client.close()
 
 
-def _fail_stale_runs(now) -> None:
-    """Fail an active run that stopped progressing, and what was queued behind it, so refreshes can start again."""
-    stale = list(RefreshRun.objects.filter(active=True, updated_at__lt=now - STALE_RUN_AFTER).values_list("pk", flat=True))
-    if not stale:
-        return
-    RefreshRun.objects.filter(pk__in=stale).update(
-        status=RunStatus.FAILED, active=None, finished_at=now, error=str(REFRESH_STALE), updated_at=now
-    )
-    RefreshRun.objects.filter(status=RunStatus.PENDING).update(
-        status=RunStatus.FAILED, finished_at=now, error=REFRESH_QUEUE_DROPPED.format(run_id=stale[0]), updated_at=now
-    )
+class Resent(NamedTuple):
+    run_id: int
+    chunks: int
+
+
+def refresh_recover(*, now: datetime.datetime | None = None) -> list[Resent]:
+    """Refreshes that stopped moving (a worker died holding chunks, or their chunks were never sent):
+    send their unfinished chunks again, or, already sent again RESENDS times, fail them so the run
+    queued behind can start. What was sent again. Beat's `refresh watch` calls it, and so does every
+    request for a refresh, so staff asking for one never wait behind a dead run."""
+    now = now or timezone.now()
+    stalled = stalled_runs(RefreshRun.objects.filter(status=RunStatus.RUNNING), now=now)
+    resent = []
+    for run in stalled.resend:
+        chunks = RefreshChunk.objects.filter(run=run, done_at__isnull=True).count()
+        logger.warning("refresh #%s made no progress since before %s: its %s unfinished chunks are sent again",
+                       run.pk, now - STALE_AFTER, chunks)
+        outbox.call_after_commit(refresh_dispatch, run_id=run.pk)
+        resent.append(Resent(run.pk, chunks))
+    for run in stalled.fail:
+        logger.warning("refresh #%s failed: no progress since %s", run.pk, run.updated_at)
+        error = REFRESH_STALE.format(minutes=int(STALE_AFTER.total_seconds() // 60), times=RESENDS)
+        follow_on_workers(refresh_fail(run_id=run.pk, error=error))
+    return resent
 
 
 def _refuse_going_back(today: datetime.date) -> None:
@@ -183,16 +224,20 @@ def _activate_next(now) -> RefreshRun | None:
 class Requested(NamedTuple):
     run: RefreshRun
     started: bool  # False: queued behind the active run, or an equal request already was
+    resent: list[Resent] = []  # stalled runs whose chunks this request sent again
 
 
 def _request(*, trigger: str, by, today: datetime.date | None, chunk_size: int | None, policy: TierPolicy | None,
              queue: bool, influencer_ids=None) -> Requested:
+    """Start a run, or (`queue`) queue it behind the active one. A run started for the workers has its
+    chunks' sending recorded in the outbox in the same transaction: committed, it is sent, now or
+    when the broker is back, even if this process dies right after the commit."""
     today = today or timezone.localdate()
     ids = _some_creators(influencer_ids)
     chunk_size = chunk_size or getattr(settings, "LADDER_REFRESH_CHUNK_SIZE", DEFAULT_CHUNK_SIZE)
     with _start_lock(), transaction.atomic():
         now = timezone.now()
-        _fail_stale_runs(now)
+        resent = refresh_recover(now=now)
         _refuse_going_back(today)
         policy = policy or _published_policy()
         active = _active_run_locked()
@@ -202,9 +247,11 @@ def _request(*, trigger: str, by, today: datetime.date | None, chunk_size: int |
                     run = RefreshRun(policy=policy, trigger=trigger, run_date=today, requested_by=by, chunk_size=chunk_size,
                                      influencer_ids=ids)
                     run.save()  # active=True: the unique index makes a racing starter fail here
-                    activated = _activate(run, now)
-                    _record_request(activated, by, action=AuditAction.REFRESH_START)
-                    return Requested(activated, started=True)
+                    _activate(run, now)
+                    _record_request(run, by, action=AuditAction.REFRESH_START)
+                if queue:  # the Celery path
+                    outbox.call_after_commit(refresh_dispatch, run_id=run.pk)
+                return Requested(run, started=True, resent=resent)
             except IntegrityError:
                 active = _active_run_locked()
                 if active is None:
@@ -214,7 +261,7 @@ def _request(*, trigger: str, by, today: datetime.date | None, chunk_size: int |
         queued = _enqueue(trigger=trigger, by=by, today=today, chunk_size=chunk_size, policy=policy, active=active,
                           ids=ids)
         _record_request(queued, by, action=AuditAction.REFRESH_QUEUE)
-        return Requested(queued, started=False)
+        return Requested(queued, started=False, resent=resent)
 
 
 def _record_request(run: RefreshRun, by, *, action: str) -> None:
@@ -246,33 +293,42 @@ def refresh_start(*, trigger: str, by=None, chunk_size: int | None = None, today
                     influencer_ids=influencer_ids).run
 
 
+def refresh_request(*, trigger: str, by=None, today: datetime.date | None = None, policy: TierPolicy | None = None,
+                    influencer_ids=None) -> Requested:
+    """Start a refresh on the workers, or queue it after the active run (the Celery path); a stalled
+    active run has its chunks sent again first (`Requested.resent`).
+
+    `refresh_request_message` says what became of it. Raises RefreshError when it can be neither
+    started nor queued. Its chunks are sent once the transaction commits (through the outbox).
+    """
+    return _request(trigger=trigger, by=by, today=today, chunk_size=None, policy=policy, queue=True,
+                    influencer_ids=influencer_ids)
+
+
 def refresh_queue(*, trigger: str, by=None, today: datetime.date | None = None, policy: TierPolicy | None = None,
                   influencer_ids=None) -> RefreshRun:
-    """Start a refresh on the workers, or queue it after the active run (the Celery path).
-
-    Returns the run; `refresh_request_message` says what became of it. Raises RefreshError when it
-    can be neither started nor queued. In a transaction, its chunks are sent when it commits.
-    """
-    requested = _request(trigger=trigger, by=by, today=today, chunk_size=None, policy=policy, queue=True,
-                         influencer_ids=influencer_ids)
-    if requested.started:
-        run_id = requested.run.pk
-        transaction.on_commit(lambda: refresh_dispatch(run_id=run_id))
-    return requested.run
+    """`refresh_request`, for callers that need only the run."""
+    return refresh_request(trigger=trigger, by=by, today=today, policy=policy, influencer_ids=influencer_ids).run
 
 
-def refresh_request_message(run: RefreshRun) -> str:
-    """What staff are told about the refresh they asked for: queued, queued after another, or failed."""
+def refresh_request_message(run: RefreshRun, resent: list[Resent] = ()) -> str:
+    """What staff are told about the refresh they asked for: queued, queued after another (with its
+    progress), or failed; and which stalled runs had their chunks sent again."""
     run.refresh_from_db(fields=["status", "error"])
+    told = [REFRESH_RESENT.format(run_id=r.run_id, chunks=r.chunks) for r in resent]
+    active = None
     if run.status == RunStatus.PENDING:
-        active = RefreshRun.objects.filter(active=True).values_list("pk", flat=True).first()
-        if active is not None:
-            return REFRESH_QUEUED_AFTER.format(run_id=run.pk, active_id=active)
-    if run.status == RunStatus.FAILED:
-        return REFRESH_FAILED.format(run_id=run.pk, error=run.error)
-    if run.status == RunStatus.SUCCEEDED:
-        return REFRESH_FINISHED.format(run_id=run.pk)
-    return REFRESH_QUEUED.format(run_id=run.pk)
+        active = RefreshRun.objects.filter(active=True).values("pk", "chunks_done", "chunk_count").first()
+    if active is not None:
+        told.insert(0, REFRESH_QUEUED_AFTER.format(run_id=run.pk, active_id=active["pk"], done=active["chunks_done"],
+                                                   count=active["chunk_count"]))
+    elif run.status == RunStatus.FAILED:
+        told.insert(0, REFRESH_FAILED.format(run_id=run.pk, error=run.error))
+    elif run.status == RunStatus.SUCCEEDED:
+        told.insert(0, REFRESH_FINISHED.format(run_id=run.pk))
+    else:
+        told.insert(0, REFRESH_QUEUED.format(run_id=run.pk))
+    return " ".join(told)
 
 
 def refresh_for_policy(policy: TierPolicy) -> RefreshRun | None:
@@ -283,18 +339,20 @@ def refresh_for_policy(policy: TierPolicy) -> RefreshRun | None:
 # ---------------------------------------------------------------- replay
 
 
-def replay_start(*, from_date: datetime.date, influencer_ids=None, by=None, chunk_size: int | None = None) -> RefreshRun:
+def replay_start(*, from_date: datetime.date, influencer_ids=None, by=None, chunk_size: int | None = None,
+                 on_workers: bool = False) -> RefreshRun:
     """Plan a replay of every completed refresh from `from_date` on, in order, and start its first day.
 
     Each replayed refresh keeps its date, its policy, and the overrides as they stood when it first
     ran; the later days are queued behind the first. `influencer_ids` limits it to those creators.
     The state before `from_date` comes from the state history. Returns the first day's run.
+    `on_workers`: its chunks are sent to the workers once it commits (through the outbox).
     """
     chunk_size = chunk_size or getattr(settings, "LADDER_REFRESH_CHUNK_SIZE", DEFAULT_CHUNK_SIZE)
     ids = _some_creators(influencer_ids)
     with _start_lock(), transaction.atomic():
         now = timezone.now()
-        _fail_stale_runs(now)
+        refresh_recover(now=now)
         active = _active_run_locked()
         if active is not None:
             raise RefreshAlreadyRunning(active.pk)
@@ -321,6 +379,8 @@ def replay_start(*, from_date: datetime.date, influencer_ids=None, by=None, chun
         audit.record(actor=by, action=AuditAction.REPLAY_START, obj=replay,
                      after={"from_date": from_date, "runs": len(replayed), "first_run_id": first.pk if first else None,
                             "creators": len(ids) if ids else "all"})
+        if on_workers:
+            outbox.call_after_commit(refresh_dispatch, run_id=first.pk)
         return first
 
 
@@ -339,9 +399,7 @@ def _some_creators(influencer_ids) -> list[int] | None:
 
 def replay_queue(*, from_date: datetime.date, influencer_ids=None, by=None) -> RefreshRun:
     """Start a replay on the workers (the Celery path); its days follow each other there."""
-    first = replay_start(from_date=from_date, influencer_ids=influencer_ids, by=by)
-    transaction.on_commit(lambda: refresh_dispatch(run_id=first.pk))
-    return first
+    return replay_start(from_date=from_date, influencer_ids=influencer_ids, by=by, on_workers=True)
 
 
 # ---------------------------------------------------------------- one chunk
@@ -879,43 +937,51 @@ def check_listeners(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
 
 
 def refresh_dispatch(*, run_id: int) -> None:
-    """Send an active run's chunks to the workers (the Celery path); a run with no chunk finishes here.
-
-    If the broker refuses them, the run fails with that reason (staff see it) and the queue moves on.
-    """
+    """Send a running run's unfinished chunks to the workers (the Celery path; an outbox sender, so it
+    is called again until the broker takes them, and sending a chunk twice applies it once); a run
+    with no chunk finishes here. Raises what the broker raised."""
     from . import tasks
 
-    chunk_count = RefreshRun.objects.values_list("chunk_count", flat=True).get(pk=run_id)
+    chunk_count = RefreshRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).values_list("chunk_count", flat=True).first()
+    if chunk_count is None:
+        return  # it ended meanwhile
     if chunk_count == 0:
-        on_workers(refresh_finish(run_id=run_id))
+        with transaction.atomic():
+            follow_on_workers(refresh_finish(run_id=run_id))
         return
-    try:
-        tasks.send_chunks(run_id=run_id, chunk_count=chunk_count)
-    except Exception as exc:  # whatever the broker raised, staff must read it on the run
-        logger.exception("refresh #%s: chunks not sent", run_id)
-        on_workers(refresh_fail(run_id=run_id, error=REFRESH_NOT_SENT.format(error=f"{exc.__class__.__name__}: {exc}")))
+    indexes = list(RefreshChunk.objects.filter(run_id=run_id, done_at__isnull=True).order_by("index")
+                   .values_list("index", flat=True))
+    if indexes:
+        tasks.send_chunks(run_id=run_id, indexes=indexes)
 
 
-def on_workers(finished: Finished) -> None:
-    """What follows a run's end on the Celery path: the announcement as its own task, the next run's chunks."""
+def follow_on_workers(finished: Finished) -> None:
+    """What follows a run's end on the Celery path, recorded in the outbox in the transaction that
+    ended it: the announcement as its own task, the next run's chunks."""
     from . import tasks
 
     if finished.announce_run_id is not None:
-        tasks.after_refresh.delay(finished.announce_run_id)
+        outbox.task_after_commit(tasks.after_refresh, finished.announce_run_id)
     if finished.next_run is not None:
-        refresh_dispatch(run_id=finished.next_run.pk)
+        outbox.call_after_commit(refresh_dispatch, run_id=finished.next_run.pk)
 
 
 def refresh_chunk_on_worker(*, run_id: int, index: int) -> None:
-    """One chunk on a worker; the worker that applies the last one finishes the run and starts what follows."""
+    """One chunk on a worker; the worker that applies the last one finishes the run and starts what follows.
+
+    A chunk past its soft time limit (SoftTimeLimitExceeded) or broken otherwise fails the run, which
+    lets the next one start; a lost database connection is retried by the task.
+    """
     try:
         refresh_chunk_apply(run_id=run_id, index=index)
     except OperationalError:
         raise  # transient: the task is retried
     except Exception as exc:
-        on_workers(refresh_fail(run_id=run_id, error=f"chunk {index}: {exc.__class__.__name__}: {exc}"))
+        with transaction.atomic():
+            follow_on_workers(refresh_fail(run_id=run_id, error=f"chunk {index}: {exc.__class__.__name__}: {exc}"))
         raise
-    on_workers(refresh_finish(run_id=run_id))
+    with transaction.atomic():
+        follow_on_workers(refresh_finish(run_id=run_id))
 
 
 OnChunk = Callable[[RefreshRun, int], None]
@@ -932,9 +998,10 @@ def _run_in_process(run: RefreshRun | None, *, on_chunk: OnChunk | None, announc
                     on_chunk(run, index)
             finished = refresh_finish(run_id=run.pk)
         except BaseException as exc:
-            follows = refresh_fail(run_id=run.pk, error=f"{exc.__class__.__name__}: {exc}")
-            if follows.next_run is not None:  # a request queued behind this run outlives it: the workers take it
-                refresh_dispatch(run_id=follows.next_run.pk)
+            with transaction.atomic():
+                follows = refresh_fail(run_id=run.pk, error=f"{exc.__class__.__name__}: {exc}")
+                if follows.next_run is not None:  # a request queued behind this run outlives it: the workers take it
+                    outbox.call_after_commit(refresh_dispatch, run_id=follows.next_run.pk)
             raise
         ran.append(run)
         if announce and finished.announce_run_id is not None:

@@ -4,16 +4,32 @@ import datetime
 from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
-
-import audit
-from audit.models import AuditAction
 from django.db.models import Max, Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _gettext
 from django.utils.translation import gettext_lazy as _
 
-from .choices import OVERRIDE_VALUES, OverrideEndReason, OverrideField, PolicyStatus, RunStatus, RunTrigger
-from .models import Influencer, OverrideBatch, RefreshRun, TierDecision, TierOverride, TierPolicy, TierStateChange
+import audit
+from audit.models import AuditAction
+
+from . import outbox
+from .choices import (
+    OVERRIDE_VALUES,
+    OverrideEndReason,
+    OverrideField,
+    PolicyStatus,
+    RunStatus,
+    RunTrigger,
+)
+from .models import (
+    Influencer,
+    OverrideBatch,
+    RefreshRun,
+    TierDecision,
+    TierOverride,
+    TierPolicy,
+    TierStateChange,
+)
 from .refresh import override_rows, refresh_queue
 from .rules import PolicyRules, TierState, pin
 
@@ -171,8 +187,9 @@ def override_create(
         decision = TierDecision.objects.create(**decision._asdict())
         from .tasks import after_decision
 
-        # The creator hears of it and their programmes follow now, not at the next nightly refresh.
-        transaction.on_commit(lambda: after_decision.delay(decision.pk))
+        # The creator hears of it and their programmes follow now, not at the next nightly refresh;
+        # recorded with the override, so a broker that is down delays it and never loses it.
+        outbox.task_after_commit(after_decision, decision.pk)
     audit.record(actor=by, action=AuditAction.OVERRIDE_CREATE, obj=override, reason=override.reason,
                  before={"tier": before.tier, "creator_type": before.creator_type},
                  after={"field": field, "value": value, "expires_at": expires_at, "influencer_id": influencer.pk,

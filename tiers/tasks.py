@@ -7,6 +7,7 @@ from celery import group, shared_task
 from django.contrib.auth import get_user_model
 from django.db import OperationalError
 
+from . import outbox
 from .choices import RunTrigger
 from .models import Influencer
 from .refresh import (
@@ -15,6 +16,7 @@ from .refresh import (
     refresh_announce,
     refresh_chunk_on_worker,
     refresh_queue,
+    refresh_recover,
     replay_queue,
 )
 
@@ -62,9 +64,21 @@ def refresh_chunk(run_id: int, index: int) -> None:
     refresh_chunk_on_worker(run_id=run_id, index=index)
 
 
-def send_chunks(*, run_id: int, chunk_count: int) -> None:
-    """Fan a started run's chunks out to every worker."""
-    group(refresh_chunk.s(run_id, index) for index in range(chunk_count)).apply_async()
+def send_chunks(*, run_id: int, indexes: list[int]) -> None:
+    """Fan a started run's chunks out to every worker (one attempt: the outbox tries again)."""
+    group(refresh_chunk.s(run_id, index) for index in indexes).apply_async(retry=False)
+
+
+@shared_task(name="tiers.refresh_watch", soft_time_limit=60, time_limit=90)
+def refresh_watch() -> None:
+    """Beat's check: a refresh that stopped moving has its unfinished chunks sent again, or is failed."""
+    refresh_recover()
+
+
+@shared_task(name="tiers.outbox_flush", soft_time_limit=60, time_limit=90)
+def outbox_flush() -> int:
+    """Beat's job: send what writes recorded for the workers while the broker could not take it."""
+    return outbox.flush()
 
 
 @shared_task(name="tiers.after_refresh", soft_time_limit=900, time_limit=960)
@@ -112,4 +126,4 @@ def import_refresh_task(batch_id: int, requested_by_id: int | None = None) -> No
     except (ImportStateError, RefreshError) as exc:
         logger.info("refresh after import #%s not run: %s", batch_id, exc)
         return
-    after_refresh.delay(run.pk)
+    outbox.task_after_commit(after_refresh, run.pk)

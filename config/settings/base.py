@@ -187,14 +187,33 @@ CELERY_TASK_TIME_LIMIT = 20 * 60
 # Progress lives in our own run models; results are kept only where a caller waits on one.
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_EXPIRES = 3600
-# Longer than the longest task, or Redis hands an unacked task to a second worker.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+# visibility_timeout: longer than the longest task, or Redis hands an unacked task to a second worker
+# (a killed worker's chunks are sent again sooner by the run watches: tiers.refresh, coaching.services).
+# Short socket timeouts: a broker that is down, or accepts connections and never answers, costs a web
+# request two seconds, not a hung worker; what it was to send waits in the outbox (tiers.outbox).
+BROKER_TIMEOUT_SECONDS = env.float("LADDER_BROKER_TIMEOUT_SECONDS", default=2.0)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 2 * 60 * 60,
+    "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
+    "socket_timeout": BROKER_TIMEOUT_SECONDS,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT_SECONDS
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = BROKER_TIMEOUT_SECONDS
+CELERY_REDIS_SOCKET_TIMEOUT = BROKER_TIMEOUT_SECONDS
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker (and beat) whose broker went away keeps reconnecting however long it takes, so work
+# resumes by itself when Redis is back; never a worker that gave up and must be restarted.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # One queue name per site, so two sites (or a test run) can share a Redis without taking each
 # other's tasks.
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
+# `/healthz?deep=1`'s probe task goes to a queue of its own, so it never waits behind refresh chunks;
+# some worker must consume it (`make run` starts one; see README, "Deploying").
+LADDER_HEALTH_QUEUE = env("CELERY_HEALTH_QUEUE", default=f"{CELERY_TASK_DEFAULT_QUEUE}.health")
+# Who may ask `/healthz?deep=1` besides logged-in staff: a caller sending this token (empty: nobody).
+LADDER_HEALTH_TOKEN = env("LADDER_HEALTH_TOKEN", default="")
 
 REST_FRAMEWORK = {
     # Bearer first: an unauthenticated call is answered 401 with WWW-Authenticate: Bearer. Session

@@ -19,9 +19,12 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 START_TIMEOUT_SECONDS = 180
 
 
-def _get(url, timeout=15):
+HEALTH_TOKEN = "launcher-test-token"
+
+
+def _get(url, timeout=15, headers=None):
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
@@ -31,7 +34,8 @@ def _get(url, timeout=15):
 def launcher(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
-    env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}", "PORT": str(port), "DEMO_INFLUENCERS": "300"})
+    env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}", "PORT": str(port), "DEMO_INFLUENCERS": "300",
+                "LADDER_HEALTH_TOKEN": HEALTH_TOKEN})
     proc = subprocess.Popen([sys.executable, "-m", "config.launcher"], cwd=BASE_DIR, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base_url = f"http://127.0.0.1:{port}"
@@ -55,9 +59,10 @@ def launcher(tmp_path):
 def test_make_run_serves_health_admin_and_a_worker_on_embedded_defaults(launcher):
     proc, base_url = launcher
     descendants = psutil.Process(proc.pid).children(recursive=True)
-    assert len(descendants) >= 4  # redis-server, web, worker (+ its pool), beat
+    assert len(descendants) >= 5  # redis-server, web, worker (+ its pool), the health queue's worker, beat
 
-    status, body = _get(f"{base_url}/healthz?deep=1", timeout=30)
+    # the deep check's probe is answered by the health queue's own worker
+    status, body = _get(f"{base_url}/healthz?deep=1", timeout=30, headers={"X-Health-Token": HEALTH_TOKEN})
     assert status == 200, body
     assert json.loads(body) == {"status": "ok", "database": "ok", "broker": "ok", "worker": "ok"}
 

@@ -8,10 +8,9 @@ from django.urls import reverse
 from django.utils.translation import gettext
 
 from tiers.choices import DecisionCause, PolicyStatus, RunStatus, RunTrigger
-from tiers.models import RefreshRun, TierDecision, TierOverride, TierPolicy
+from tiers.models import OutboxMessage, RefreshRun, TierDecision, TierOverride, TierPolicy
+from tiers.outbox import JOBS_UNAVAILABLE, flush
 from tiers.refresh import (
-    REFRESH_FAILED,
-    REFRESH_NOT_SENT,
     REFRESH_QUEUED,
     REFRESH_QUEUED_AFTER,
     refresh_run_sync,
@@ -36,7 +35,9 @@ def sent(monkeypatch):
     return sent
 
 
-def test_clone_edit_and_publish_a_policy(admin_client, sent, django_capture_on_commit_callbacks):
+# Transactional, as the admin runs: the chunks are sent when the publish commits, before staff are told.
+@pytest.mark.django_db(transaction=True)
+def test_clone_edit_and_publish_a_policy(shipped_defaults, admin_client, sent):
     InfluencerFactory()
     published = TierPolicy.objects.published().get()
     changelist = reverse("admin:tiers_tierpolicy_changelist")
@@ -47,15 +48,14 @@ def test_clone_edit_and_publish_a_policy(admin_client, sent, django_capture_on_c
     rules["mid"]["keep_gmv"] = "150000"  # above mid.promote_gmv: refused, naming the field
     refused = admin_client.post(reverse("admin:tiers_tierpolicy_change", args=[draft.pk]),
                                 {"name": "v2", "rules": json.dumps(rules), "notes": ""})
-    with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(changelist, {"action": "publish", "_selected_action": [draft.pk]})
+    response = admin_client.post(changelist, {"action": "publish", "_selected_action": [draft.pk]})
 
     assert draft.version == 2
     assert "mid.keep_gmv" in refused.content.decode()
     assert list(TierPolicy.objects.values_list("version", "status")) == [(2, "published"), (1, "archived")]
     run = RefreshRun.objects.get()
     assert (run.trigger, run.policy_id, run.status) == (RunTrigger.POLICY_PUBLISH, draft.pk, RunStatus.RUNNING)
-    assert sent == [{"run_id": run.pk, "chunk_count": run.chunk_count}]
+    assert sent == [{"run_id": run.pk, "indexes": list(range(run.chunk_count))}]
     assert told(response) == [gettext("v%(version)s published. %(refresh)s") % {"version": 2, "refresh": REFRESH_QUEUED.format(run_id=run.pk)}]
 
 
@@ -93,7 +93,7 @@ def test_refresh_now_starts_a_refresh_and_the_ledger_is_read_only(shipped_defaul
 
     run = RefreshRun.objects.exclude(pk=decision.refresh_run_id).get()
     assert response.status_code == 302 and run.trigger == RunTrigger.STAFF and run.status == RunStatus.RUNNING
-    assert sent == [{"run_id": run.pk, "chunk_count": 1}]
+    assert sent == [{"run_id": run.pk, "indexes": [0]}]
     assert told(response) == [REFRESH_QUEUED.format(run_id=run.pk)]
     assert admin_client.get(reverse("admin:tiers_refreshrun_changelist")).status_code == 200
     page = admin_client.get(reverse("admin:tiers_tierdecision_change", args=[decision.pk])).content.decode()
@@ -124,24 +124,38 @@ def test_refresh_now_while_a_refresh_runs_says_it_is_queued_after_it(shipped_def
 
     queued = RefreshRun.objects.get(trigger=RunTrigger.STAFF)
     assert queued.status == RunStatus.PENDING and sent == []
-    assert told(response) == [REFRESH_QUEUED_AFTER.format(run_id=queued.pk, active_id=running.pk)]
+    assert told(response) == [REFRESH_QUEUED_AFTER.format(run_id=queued.pk, active_id=running.pk, done=0, count=running.chunk_count)]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_refresh_now_says_failed_when_the_broker_refuses_the_chunks(shipped_defaults, admin_client, monkeypatch):
+def test_refresh_now_with_the_broker_refusing_records_the_run_says_so_and_sends_it_later(shipped_defaults, admin_client,
+                                                                                       monkeypatch):
+    # given a broker that refuses every message
+    sent = []
+
     def broker_down(**kwargs):
         raise ConnectionRefusedError("Error 111 connecting to redis")
 
     monkeypatch.setattr("tiers.tasks.send_chunks", broker_down)
     metric_days(InfluencerFactory(), days=30, gmv="1000")
 
+    # when staff ask for a refresh
     response = admin_client.post(reverse("admin:tiers_refreshrun_refresh_now"))
 
+    # then the run is recorded and waits, and staff are told plainly why nothing moves yet
     run = RefreshRun.objects.get()
-    error = REFRESH_NOT_SENT.format(error="ConnectionRefusedError: Error 111 connecting to redis")
-    assert (run.status, run.active, run.error) == (RunStatus.FAILED, None, error)
-    assert told(response) == [REFRESH_FAILED.format(run_id=run.pk, error=error)]
-    assert refresh_run_sync().status == RunStatus.SUCCEEDED  # and it blocks nothing
+    assert response.status_code == 302
+    assert (run.status, run.active, run.chunks_done) == (RunStatus.RUNNING, True, 0)
+    assert told(response) == [REFRESH_QUEUED.format(run_id=run.pk), str(JOBS_UNAVAILABLE)]
+    waiting = OutboxMessage.objects.get(sent_at__isnull=True)
+    assert (waiting.sender, waiting.kwargs, waiting.attempts) == ("tiers.refresh.refresh_dispatch", {"run_id": run.pk}, 1)
+    assert "Error 111" in waiting.last_error
+
+    # and once the broker takes messages again, beat's flush sends the chunks
+    monkeypatch.setattr("tiers.tasks.send_chunks", lambda **kwargs: sent.append(kwargs))
+    assert flush() == 1
+    assert sent == [{"run_id": run.pk, "indexes": [0]}]
+    assert not OutboxMessage.objects.filter(sent_at__isnull=True).exists()
 
 
 def test_editing_a_draft_records_who_edited_it_and_shows_it(admin_client, admin_user):

@@ -12,6 +12,10 @@ from tiers.models import Influencer, RefreshRun, TierDecision, TierOverride, Tie
 from tiers.rules import PolicyRules
 from tiers.selectors import window_features
 from tiers.refresh import (
+    REFRESH_STALE,
+    Resent,
+    refresh_queue,
+    refresh_recover,
     REFRESH_ALREADY_RUNNING,
     RefreshAlreadyRunning,
     refresh_chunk_apply,
@@ -21,6 +25,7 @@ from tiers.refresh import (
     refresh_start,
 )
 from tiers.services import override_create, policy_clone, policy_publish, policy_update_draft
+from tiers.stalls import RESENDS, STALE_AFTER
 from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
 
 pytestmark = pytest.mark.django_db
@@ -92,15 +97,38 @@ def test_two_refreshes_never_overlap(population):
     assert str(refused.value) == REFRESH_ALREADY_RUNNING.format(run_id=running.pk)
 
 
-def test_a_run_that_stopped_progressing_does_not_block_refreshes_forever(population):
-    dead = refresh_start(trigger=RunTrigger.SCHEDULE)
-    RefreshRun.objects.filter(pk=dead.pk).update(updated_at=timezone.now() - datetime.timedelta(hours=3))
+def test_a_run_that_stopped_moving_is_sent_again_then_failed_and_the_run_queued_behind_starts(
+        population, monkeypatch, django_capture_on_commit_callbacks):
+    sent = []
+    monkeypatch.setattr("tiers.tasks.send_chunks", lambda **kwargs: sent.append(kwargs))
+    dead = refresh_start(trigger=RunTrigger.SCHEDULE, chunk_size=2)
+    refresh_chunk_apply(run_id=dead.pk, index=0)
+    queued = refresh_queue(trigger=RunTrigger.STAFF)
 
-    fresh = refresh_start(trigger=RunTrigger.SCHEDULE)
+    def stall(by=STALE_AFTER + datetime.timedelta(seconds=1)):
+        RefreshRun.objects.filter(pk=dead.pk).update(updated_at=timezone.now() - by)
+
+    # a run that moved within STALE_AFTER is left alone
+    stall(by=STALE_AFTER - datetime.timedelta(minutes=1))
+    assert refresh_recover() == []
+    # a stalled one has its unfinished chunks sent again, RESENDS times (beat's watch, or a request)
+    for times in range(1, RESENDS + 1):
+        stall()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert refresh_recover() == [Resent(dead.pk, dead.chunk_count - 1)]
+        assert sent[-1] == {"run_id": dead.pk, "indexes": list(range(1, dead.chunk_count))}
+        assert RefreshRun.objects.get(pk=dead.pk).resent == times
+    # then it is failed, and the run queued behind it starts
+    stall()
+    with django_capture_on_commit_callbacks(execute=True):
+        fresh = refresh_queue(trigger=RunTrigger.STAFF)
 
     dead.refresh_from_db()
-    assert dead.status == RunStatus.FAILED and dead.active is None
-    assert fresh.status == RunStatus.RUNNING
+    queued.refresh_from_db()
+    assert (dead.status, dead.active, dead.error) == (RunStatus.FAILED, None, REFRESH_STALE.format(minutes=15, times=2))
+    assert (queued.status, queued.active) == (RunStatus.RUNNING, True)
+    assert sent[-1] == {"run_id": queued.pk, "indexes": list(range(queued.chunk_count))}
+    assert fresh.status == RunStatus.PENDING  # behind the one that started
 
 
 def test_demotion_waits_for_minimum_stay_and_grace_then_drops_one_tier(days_ago):
@@ -202,7 +230,7 @@ def test_publishing_a_policy_starts_a_refresh_whose_changes_say_policy_change(
 
     run = refresh_for_policy(draft)
     assert (run.trigger, run.status, run.requested_by, run.policy.version) == (RunTrigger.POLICY_PUBLISH, "running", staff, 2)
-    assert sent == [{"run_id": run.pk, "chunk_count": run.chunk_count}]  # only after the publish committed
+    assert sent == [{"run_id": run.pk, "indexes": list(range(run.chunk_count))}]  # only after the publish committed
     assert list(TierPolicy.objects.published().values_list("version", flat=True)) == [2]
     for index in range(run.chunk_count):  # as the workers would
         refresh_chunk_apply(run_id=run.pk, index=index)

@@ -159,10 +159,10 @@ def test_a_policy_published_during_a_refresh_gets_its_own_refresh_after_it(celer
     assert queued.status == RunStatus.PENDING and queued.policy_id == draft.pk
     told = [str(m) for m in get_messages(response.wsgi_request)]
     assert told == [gettext("v%(version)s published. %(refresh)s") % {
-        "version": 2, "refresh": REFRESH_QUEUED_AFTER.format(run_id=queued.pk, active_id=running.pk)}]
+        "version": 2, "refresh": REFRESH_QUEUED_AFTER.format(run_id=queued.pk, active_id=running.pk, done=0, count=running.chunk_count)}]
 
     # and once the workers finish the running refresh, the policy's own refresh follows under v2
-    send_chunks(run_id=running.pk, chunk_count=running.chunk_count)
+    send_chunks(run_id=running.pk, indexes=list(range(running.chunk_count)))
     queued = wait_for(lambda: RefreshRun.objects.filter(pk=queued.pk, status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED]).first(),
                       "the policy's refresh")
     running.refresh_from_db()
