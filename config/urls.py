@@ -16,4 +16,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("tiers.urls")),
     path("", include("coaching.urls")),
+    path("", include("ops.urls")),
 ]
