@@ -22,6 +22,8 @@ from .admin_paging import EstimatedCountPaginator
 from .choices import PolicyStatus, RunStatus, RunTrigger
 from .models import DailyMetric, ImportBatch, Influencer, RefreshRun, TierDecision, TierOverride, TierPolicy
 from .refresh import REFRESH_REQUEST_FAILED, RefreshError, refresh_for_policy, refresh_queue, refresh_request_message
+from .policy_form import TierPolicyForm, comparison_table
+from .policy_form import fieldsets as policy_fieldsets
 from .rules import PolicyError, PolicyRules
 from .selectors import explain_now
 from .services import (
@@ -138,31 +140,45 @@ class InfluencerAdmin(StaffAdmin):
         return format_html('<a href="{}">{}</a>', url, _("open"))
 
 
-class TierPolicyForm(forms.ModelForm):
-    class Meta:
-        model = TierPolicy
-        fields = ("name", "rules", "notes")
-
-    def clean_rules(self):
-        try:
-            return PolicyRules.from_json(self.cleaned_data["rules"]).to_json()
-        except PolicyError as exc:
-            raise forms.ValidationError(list(exc.errors)) from None
-
-
 @admin.register(TierPolicy)
 class TierPolicyAdmin(StaffAdmin):
     form = TierPolicyForm
-    list_display = ("version", "name", "status", "published_at", "published_by", "created_by", "updated_by")
+    list_display = ("version", "name", "status", "published_at", "published_by", "created_by", "updated_by", "whatif")
     list_filter = ("status",)
     readonly_fields = ("version", "status", "published_at", "published_by", "created_by", "created_at", "updated_by",
-                       "updated_at")
+                       "updated_at", "compared_with_published", "whatif")
     actions = ("clone_to_draft", "publish")
+
+    class Media:
+        css = {"all": ["css/policy_admin.css"]}
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.status != PolicyStatus.DRAFT:
             return (*self.readonly_fields, "name", "rules", "notes")  # published versions are immutable
         return self.readonly_fields
+
+    def get_fieldsets(self, request, obj=None):
+        about = (_("Version"), {"fields": ["version", "status", "whatif", "published_at", "published_by", "created_by",
+                                           "created_at", "updated_by", "updated_at"]})
+        compared = (_("Compared with the published version"), {"fields": ["compared_with_published"]})
+        if obj is not None and obj.status != PolicyStatus.DRAFT:
+            return [(None, {"fields": ["name", "notes"]}), compared, about]
+        # A draft is edited rule by rule, each field with its unit; the JSON is what gets stored.
+        return [*policy_fieldsets(), compared, about] if obj is not None else policy_fieldsets()
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        published = TierPolicy.objects.published().first()
+        return type(form.__name__, (form,), {"published_rules": published.rules if published else None})
+
+    @admin.display(description=_("side by side"))
+    def compared_with_published(self, obj):
+        published = TierPolicy.objects.published().first()
+        return comparison_table(obj.rules, published.rules if published else None)
+
+    @admin.display(description=_("what-if"))
+    def whatif(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("ops:policy_whatif", args=[obj.pk]), _("preview / publish"))
 
     def has_change_permission(self, request, obj=None):
         # Only a draft changes; a published or archived version is read, cloned, never saved again.

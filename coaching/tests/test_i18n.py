@@ -89,7 +89,7 @@ GETTEXT_CALLS = {
     **dict.fromkeys(("pgettext", "pgettext_lazy"), (0, 1, None)),
     **dict.fromkeys(("npgettext", "npgettext_lazy"), (0, 1, 2)),
 }
-SOURCE_APPS = ("coaching", "tiers", "config", "demo")
+SOURCE_APPS = ("coaching", "tiers", "config", "demo", "ops")
 
 
 def python_sources() -> list[Path]:
