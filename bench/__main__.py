@@ -29,7 +29,7 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--reuse", action="store_true", help="keep the benchmark database seeded by an earlier run")
     parser.add_argument("--import-rows", type=int, default=1_000_000, help="rows of the metric file imported")
-    parser.add_argument("--only", choices=["import"], help="run only these steps (after seeding)")
+    parser.add_argument("--only", choices=["import", "tiers"], help="run only these steps (after seeding)")
     args = parser.parse_args()
 
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
@@ -50,7 +50,8 @@ def main() -> int:
     stage("analyze", env)
     if args.only != "import":
         tiers(env, seed_seconds)
-    metric_import(env, args.import_rows)
+    if args.only != "tiers":
+        metric_import(env, args.import_rows)
     return 0
 
 
@@ -80,6 +81,10 @@ def tiers(env, seed_seconds):
     stage("reset", env)
     full = stage("refresh", env)
     unchanged = stage("refresh", env)
+    stage("whatif_reset", env)
+    whatif = stage("whatif", env)
+    stage("whatif_reset", env)
+    dashboard = stage("dashboard", env)
     stage("reset_coaching", env)
     assigned = stage("assign", env)
     reassigned = stage("assign", env)
@@ -91,6 +96,8 @@ def tiers(env, seed_seconds):
          "target ≤ 3×"),
         ("refresh, nothing changed", unchanged["seconds"], unchanged["peak_mb"],
          unchanged["seconds"] / floor["seconds"], "target ≤ 1.5×"),
+        ("what-if of a draft (target ≤ full refresh)", whatif["seconds"], whatif["peak_mb"],
+         whatif["seconds"] / floor["seconds"], f"{whatif['seconds'] / full['seconds']:.2f}× the full refresh"),
         ("programme assignment (everyone enrolled)", assigned["seconds"], assigned["peak_mb"],
          assigned["seconds"] / floor["seconds"], ""),
         ("programme assignment, nothing changed", reassigned["seconds"], reassigned["peak_mb"],
@@ -103,6 +110,9 @@ def tiers(env, seed_seconds):
         print(f"{name:40} {seconds:9.2f} {peak_text} {ratio_text}  {note}")
     print(f"\ndecisions written: {full['decisions']:,} for {full['total']:,} creators in the full refresh, "
           f"{unchanged['decisions']:,} in the second")
+    print(f"what-if: {whatif['moved']:,} of {whatif['total']:,} creators would move; it wrote nothing to them")
+    print(f"ops dashboard (/ops/) server time: {dashboard['best_seconds']:.3f} s, {dashboard['queries']} queries "
+          f"(best of three, view and template)")
     print(f"assignment changes: {assigned['changes']:,} ({assigned['enrolled']:,} enrolments) in the first pass, "
           f"{reassigned['changes']:,} in the second")
 
