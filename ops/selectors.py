@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from coaching.choices import EnrollmentStatus
 from coaching.models import AssignmentRun, Enrollment, Program, Stage
-from tiers.choices import TIER_RANK, CreatorType, Tier
+from tiers.choices import TIER_RANK, CreatorType, RunStatus, Tier
 from tiers.models import ImportBatch, Influencer, RefreshRun, TierDecision
 
 RECENT_RUNS = 5
@@ -75,7 +75,7 @@ def tier_type_matrix() -> dict:
 
 def movements_since_last_refresh() -> dict | None:
     """The latest finished refresh and its moves, tier → tier, counted; one query for the moves."""
-    run = RefreshRun.objects.filter(status="succeeded").order_by("-finished_at", "-id").first()
+    run = RefreshRun.objects.filter(status=RunStatus.SUCCEEDED).order_by("-finished_at", "-id").first()
     if run is None:
         return None
     moves = [
@@ -167,6 +167,13 @@ def _eligible(program: Program, population: dict) -> int:
                and (not program.eligible_categories or category in program.eligible_categories))
 
 
+def _eligible_list(program: Program) -> str:
+    filters = {f"{field}__in": ",".join(values) for field, values in (
+        ("tier", program.eligible_tiers), ("creator_type", program.eligible_types),
+        ("main_category", program.eligible_categories)) if values}
+    return changelist("tiers_influencer", **filters)
+
+
 def programme_funnels(*, today: datetime.date, days: int = 90) -> list[Funnel]:
     """Per active programme: eligible → enrolled → each stage (active enrolments there) → graduated.
 
@@ -194,7 +201,7 @@ def programme_funnels(*, today: datetime.date, days: int = 90) -> list[Funnel]:
         enrolment_list = "coaching_enrollment"
         funnel = Funnel(
             program=program,
-            eligible=Cell(_eligible(program, population), changelist("tiers_influencer")),
+            eligible=Cell(_eligible(program, population), _eligible_list(program)),
             enrolled=Cell(enrolled_count(), changelist(enrolment_list, program__id__exact=program.pk)),
             stages=[(stage, Cell(enrolled_count(EnrollmentStatus.ACTIVE, stage.pk),
                                  changelist(enrolment_list, program__id__exact=program.pk, stage__id__exact=stage.pk,

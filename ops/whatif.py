@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tiers.choices import TIER_RANK, CreatorType, PolicyStatus, RunStatus
 from tiers.models import Influencer, TierPolicy
-from tiers.refresh import DEFAULT_CHUNK_SIZE, chunk_preview
+from tiers.refresh import DEFAULT_CHUNK_SIZE, REFRESH_STALE, STALE_RUN_AFTER, chunk_preview
 from tiers.rules import PolicyRules
 from tiers.selectors import influencer_chunks
 
@@ -73,11 +73,14 @@ def _create(*, policy: TierPolicy, by, chunk_size: int) -> WhatIf:
     if policy.status != PolicyStatus.DRAFT:
         raise WhatIfError(WHATIF_NOT_DRAFT.format(version=policy.version, status=policy.get_status_display()))
     PolicyRules.from_json(policy.rules)  # a PolicyError names every bad rule
+    now = timezone.now()
+    # A preview whose workers died would block the draft for ever; one past the refresh's limit is given up.
+    WhatIf.objects.filter(policy=policy, status=RunStatus.RUNNING, started_at__lt=now - STALE_RUN_AFTER).update(
+        status=RunStatus.FAILED, error=str(REFRESH_STALE), finished_at=now)
     running = WhatIf.objects.filter(policy=policy, status=RunStatus.RUNNING).values_list("pk", flat=True).first()
     if running is not None:
         raise WhatIfAlreadyRunning(running)
     bounds = influencer_chunks(chunk_size)
-    now = timezone.now()
     try:
         with transaction.atomic():
             whatif = WhatIf.objects.create(policy=policy, rules=policy.rules, data_date=timezone.localdate(now),

@@ -144,3 +144,15 @@ def test_a_redelivered_chunk_changes_nothing_twice(judged_population, ops_user, 
     whatif.refresh_from_db()
     assert whatif.done == 7 and WhatIfChange.objects.filter(whatif=whatif).count() == 3
     assert WhatIf.objects.get(pk=whatif.pk).chunks_done == 1
+
+
+def test_a_preview_whose_workers_died_does_not_block_the_draft(judged_population, ops_user,
+                                                               django_capture_on_commit_callbacks):
+    draft = raised_mid_draft(ops_user)
+    with django_capture_on_commit_callbacks(execute=False):
+        dead = whatif_start(policy=draft, by=ops_user)
+    WhatIf.objects.filter(pk=dead.pk).update(started_at=timezone.now() - datetime.timedelta(hours=3))
+    with django_capture_on_commit_callbacks(execute=False):
+        fresh = whatif_start(policy=draft, by=ops_user)
+    dead.refresh_from_db()
+    assert dead.status == RunStatus.FAILED and fresh.pk != dead.pk
