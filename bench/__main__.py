@@ -96,7 +96,7 @@ def tiers(env, seed_seconds):
          "target ≤ 3×"),
         ("refresh, nothing changed", unchanged["seconds"], unchanged["peak_mb"],
          unchanged["seconds"] / floor["seconds"], "target ≤ 1.5×"),
-        ("what-if of a draft (target ≤ full refresh)", whatif["seconds"], whatif["peak_mb"],
+        ("what-if of a draft (≤ full refresh)", whatif["seconds"], whatif["peak_mb"],
          whatif["seconds"] / floor["seconds"], f"{whatif['seconds'] / full['seconds']:.2f}× the full refresh"),
         ("programme assignment (everyone enrolled)", assigned["seconds"], assigned["peak_mb"],
          assigned["seconds"] / floor["seconds"], ""),
