@@ -21,6 +21,7 @@ from hypothesis import settings as hypothesis_settings
 from config.celery_app import app as celery_app
 from config.embedded_redis import EmbeddedRedis, reachable
 from config.processes import die_with_parent
+from tiers.tests.factories import days_before
 
 BASE_DIR = Path(__file__).resolve().parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -58,7 +59,7 @@ def today() -> datetime.date:
 @pytest.fixture
 def days_ago(today):
     """days_ago(n): the date n days before `today`."""
-    return lambda days: today - datetime.timedelta(days=days)
+    return days_before(today)
 
 
 # The data migrations that ship defaults (policy, programmes, playbook) or convert them, each with

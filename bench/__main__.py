@@ -1,4 +1,4 @@
-"""`make bench`: seed 100k creators × 30 days on PostgreSQL; time refresh, assignment and import against floors."""
+"""`make bench`: seed 100k creators × 30 days on PostgreSQL; time refresh, assignment, import and the bulk API against floors."""
 
 import argparse
 import json
@@ -29,7 +29,8 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--reuse", action="store_true", help="keep the benchmark database seeded by an earlier run")
     parser.add_argument("--import-rows", type=int, default=1_000_000, help="rows of the metric file imported")
-    parser.add_argument("--only", choices=["import", "tiers"], help="run only these steps (after seeding)")
+    parser.add_argument("--api-rows", type=int, default=1_000_000, help="rows posted through metrics/bulk")
+    parser.add_argument("--only", choices=["tiers", "import", "api"], help="run only these steps (after seeding)")
     args = parser.parse_args()
 
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
@@ -48,10 +49,14 @@ def main() -> int:
              "--no-logins", "--no-progress"], env)
         seed_seconds = time.perf_counter() - started
     stage("analyze", env)
-    if args.only != "import":
+    if args.only in (None, "tiers"):
         tiers(env, seed_seconds)
-    if args.only != "tiers":
+    if args.only in (None, "import"):
         metric_import(env, args.import_rows)
+    if args.only in (None, "api"):
+        from .api import api_bulk
+
+        api_bulk(env, args.api_rows, stage)
     return 0
 
 

@@ -134,6 +134,7 @@ def import_run() -> dict:
 def import_copy_floor() -> dict:
     """COPY of the same rows into the same table: they are exported, deleted, and COPYed back (timed)."""
     dump = IMPORT_FILE.with_suffix(".copy")
+    dump.parent.mkdir(exist_ok=True)  # the API bench COPYs without having written the import's file
     imported = "influencer_id IN (SELECT id FROM tiers_influencer WHERE platform_id LIKE 'imp-%%')"
     with connection.cursor() as cursor:
         with dump.open("wb") as out, cursor.copy(
@@ -215,9 +216,17 @@ def dashboard() -> dict:
     return {"best_seconds": round(min(timings), 3), "queries": len(queries.captured_queries)}
 
 
-STAGES = {"whatif_reset": whatif_reset, "whatif": whatif, "dashboard": dashboard, "floor": floor, "reset": reset, "refresh": refresh, "analyze": analyze, "assign": assign,
+def api_token() -> dict:
+    """A write-metrics token for the API bench (the secret is printed: this is a throwaway bench database)."""
+    from api.services import token_create
+
+    return {"token": token_create(name="bench", scopes="write-metrics")[1]}
+
+
+STAGES = {"whatif_reset": whatif_reset, "whatif": whatif, "dashboard": dashboard,
+          "floor": floor, "reset": reset, "refresh": refresh, "analyze": analyze, "assign": assign,
           "reset_coaching": reset_coaching, "import_file": import_file, "import": import_run,
-          "import_copy_floor": import_copy_floor, "import_reset": import_reset}
+          "import_copy_floor": import_copy_floor, "import_reset": import_reset, "api_token": api_token}
 
 if __name__ == "__main__":
     stage = sys.argv[1]

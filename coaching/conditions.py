@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from decimal import Decimal
 
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from tiers.choices import Category, CreatorType, Tier
@@ -35,13 +36,13 @@ from tiers.validation import (
     number,
 )
 
-UNKNOWN_FEATURE = "unknown feature {name!r}"  # → "unknown feature 'gvm'"
-UNKNOWN_TIER = "unknown tier {name!r}"
-UNKNOWN_CREATOR_TYPE = "unknown creator type {name!r}"
-UNKNOWN_CATEGORY = "unknown category {name!r}"
+UNKNOWN_FEATURE = _("unknown feature {name!r}")  # → "unknown feature 'gvm'"
+UNKNOWN_TIER = _("unknown tier {name!r}")
+UNKNOWN_CREATOR_TYPE = _("unknown creator type {name!r}")
+UNKNOWN_CATEGORY = _("unknown category {name!r}")
 OPERATORS = ("<", "<=", ">", ">=", "==", "!=")
-UNKNOWN_OPERATOR = "must be one of " + ", ".join(OPERATORS)
-TEXT_OPERATOR = "text features compare only with == or !="
+UNKNOWN_OPERATOR = format_lazy(_("must be one of {operators}"), operators=", ".join(OPERATORS))
+TEXT_OPERATOR = _("text features compare only with == or !=")
 
 _COMPARE = {
     "<": operator.lt,

@@ -102,35 +102,25 @@ def notifications_after_decision(*, decision_id: int) -> int:
 
 def _decision_notifications(decisions: QuerySet) -> int:
     created = 0
-    tier_moves = (
-        decisions.filter(tier_before__isnull=False)
-        .exclude(tier_before=F("tier_after"))
-        .filter(_not_notified(kind=NotificationKind.TIER_CHANGED, decision=OuterRef("pk")))
+    changes = (
+        (NotificationKind.TIER_CHANGED, "tier",
+         decisions.filter(tier_before__isnull=False).exclude(tier_before=F("tier_after"))),
+        (NotificationKind.TYPE_CHANGED, "type",
+         decisions.filter(type_before__isnull=False)
+         .filter(Q(type_after__isnull=True) | ~Q(type_after=F("type_before")))),
     )
-    for rows in _pages(tier_moves, "influencer_id", "tier_before", "tier_after", "decided_on", "cause"):
-        created += _insert([
-            Notification(
-                influencer_id=row["influencer_id"], kind=NotificationKind.TIER_CHANGED, decision_id=row["pk"],
-                data={"tier_before": row["tier_before"], "tier_after": row["tier_after"],
-                      "decided_on": row["decided_on"].isoformat(), "cause": row["cause"]},
-            )
-            for row in rows
-        ])
-
-    type_moves = (
-        decisions.filter(type_before__isnull=False)
-        .filter(Q(type_after__isnull=True) | ~Q(type_after=F("type_before")))
-        .filter(_not_notified(kind=NotificationKind.TYPE_CHANGED, decision=OuterRef("pk")))
-    )
-    for rows in _pages(type_moves, "influencer_id", "type_before", "type_after", "decided_on", "cause"):
-        created += _insert([
-            Notification(
-                influencer_id=row["influencer_id"], kind=NotificationKind.TYPE_CHANGED, decision_id=row["pk"],
-                data={"type_before": row["type_before"], "type_after": row["type_after"],
-                      "decided_on": row["decided_on"].isoformat(), "cause": row["cause"]},
-            )
-            for row in rows
-        ])
+    for kind, field, changed in changes:
+        before, after = f"{field}_before", f"{field}_after"
+        unnotified = changed.filter(_not_notified(kind=kind, decision=OuterRef("pk")))
+        for rows in _pages(unnotified, "influencer_id", before, after, "decided_on", "cause"):
+            created += _insert([
+                Notification(
+                    influencer_id=row["influencer_id"], kind=kind, decision_id=row["pk"],
+                    data={before: row[before], after: row[after], "decided_on": row["decided_on"].isoformat(),
+                          "cause": row["cause"]},
+                )
+                for row in rows
+            ])
     return created
 
 

@@ -6,6 +6,8 @@ import re
 import string
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext_lazy as _
+
 from tiers.choices import CreatorType, Tier
 from tiers.language import in_sentence, pick, speaking
 from tiers.validation import NOT_A_NUMBER, NOT_A_WHOLE_NUMBER, NOT_AN_OBJECT, NOT_TEXT, REQUIRED
@@ -27,13 +29,13 @@ from .formatting import MISSING, count, money, percent, score
 
 # Rule validation messages beyond the shared and the conditions' ones; a PlaybookError line reads
 # "<path>: <message>", e.g. "conditions[1].op: …".
-NOT_A_SLUG = "must be a slug of lowercase letters, digits and underscores"
-NOT_A_NAME = "must be a name of lowercase letters, digits and underscores, starting with a letter"
-EMPTY_TEXT = "must not be empty"
-SHADOWS_FEATURE = "must not reuse a feature's name"
-UNKNOWN_PLACEHOLDER = "unknown placeholder {{{name}}}"  # → "unknown placeholder {shrae}"
-FORMATTED_PLACEHOLDER = "placeholder {{{name}}} takes no format or conversion; the page formats it"
-UNMATCHED_BRACE = "has an unmatched brace; write {{ or }} for a literal one"
+NOT_A_SLUG = _("must be a slug of lowercase letters, digits and underscores")
+NOT_A_NAME = _("must be a name of lowercase letters, digits and underscores, starting with a letter")
+EMPTY_TEXT = _("must not be empty")
+SHADOWS_FEATURE = _("must not reuse a feature's name")
+UNKNOWN_PLACEHOLDER = _("unknown placeholder {{{name}}}")  # → "unknown placeholder {shrae}"
+FORMATTED_PLACEHOLDER = _("placeholder {{{name}}} takes no format or conversion; the page formats it")
+UNMATCHED_BRACE = _("has an unmatched brace; write {{ or }} for a literal one")
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_]*")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")

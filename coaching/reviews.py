@@ -1,7 +1,6 @@
 """Review requests: a creator asks staff to look again at their tier or type, and staff answer."""
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -99,14 +98,3 @@ def review_close(*, review: ReviewRequest, by) -> ReviewRequest:
         review.closed_by, review.closed_at = by, timezone.now()
         review.save(update_fields=["status", "closed_by", "closed_at", "updated_at"])
     return review
-
-
-def review_latest(*, influencer: Influencer) -> ReviewRequest | None:
-    """The creator's open request, else their most recent one, with the decision it questions; one query."""
-    open_first = Case(When(status=ReviewStatus.OPEN, then=Value(0)), default=Value(1))
-    return (
-        ReviewRequest.objects.filter(influencer=influencer)
-        .select_related("decision")
-        .order_by(open_first, "-created_at", "-id")
-        .first()
-    )

@@ -1,24 +1,39 @@
-"""Reads of coaching: a creator's growth plan, built from current state in a fixed number of queries."""
+"""Reads of coaching: a creator's growth plan and plan page, built from current state in a fixed number of queries."""
 
 import datetime
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import NamedTuple
 
-from django.db.models import Prefetch, Q, Sum
+from django.db.models import Case, Prefetch, Q, Sum, Value, When
 from django.utils import timezone
 
-from tiers.models import Influencer, TierDecision, TierPolicy
-from tiers.rules import Decision, DemotionWarning, Features, Gap, PolicyRules, TierState, demotion_warning, gap_to_next_tier
+from tiers.models import DailyMetric, Influencer, TierDecision, TierPolicy
+from tiers.rules import (
+    Decision,
+    DemotionWarning,
+    Features,
+    Gap,
+    PolicyRules,
+    TierState,
+    demotion_warning,
+    gap_to_next_tier,
+)
 from tiers.selectors import decide_now, decision_history, window_features
 
 from . import playbook
-from .choices import EnrollmentPolicy
+from .adapters import as_creator, eligibility_of
+from .charts import TrendChart, trend_chart
+from .choices import EnrollmentPolicy, ReviewStatus
 from .conditions import feature_values
-from .models import Enrollment, PlaybookRule, Program, Stage, Task, TaskCompletion
+from .explain import tier_reason, type_reason
+from .models import Enrollment, PlaybookRule, Program, ReviewRequest, Stage, Task, TaskCompletion
+from .notifications import unread_count
 from .rules import ineligibility
-from .services import as_creator, eligibility_of
 
 HISTORY_LIMIT = 20
 ACTIONS_LIMIT = 3
+TREND_DAYS = (30, 90)  # the chart's two spans; the first is the default
 
 
 @dataclass(frozen=True)
@@ -68,6 +83,28 @@ class GrowthPlan:
     def leavable(self) -> list[ProgrammeView]:
         """The programmes the creator is in and may leave (campaigns and opt-in programmes)."""
         return [p for p in self.programmes if p.program.creators_may_leave]
+
+
+class TrendDay(NamedTuple):
+    date: datetime.date
+    live_gmv: Decimal
+    video_gmv: Decimal
+    storefront_gmv: Decimal
+    followers: int
+
+
+@dataclass(frozen=True)
+class PlanPage:
+    """What a creator's plan page shows: the growth plan, why they stand where they do, their trend and inbox."""
+
+    plan: GrowthPlan
+    tier_reason: str
+    type_reason: str
+    trend: TrendChart
+    trend_days: int
+    trend_rows: list[TrendDay]
+    unread: int
+    review: ReviewRequest | None
 
 
 def playbook_rules() -> list[playbook.PlaybookRule]:
@@ -160,3 +197,38 @@ def _open_programmes(influencer, features, today, enrolled: set[int]) -> list[Pr
     ).exclude(pk__in=enrolled)
     return [p for p in candidates if ineligibility(eligibility_of(p), creator, today) is None]
 
+
+def plan_for(influencer: Influencer, *, today: datetime.date | None = None, trend_days: int = TREND_DAYS[0],
+             language: str | None = None) -> PlanPage:
+    """Everything the plan page reads, in a fixed number of queries; reasons in `language` (None: the active one)."""
+    today = today or timezone.localdate()
+    plan = growth_plan(influencer=influencer, today=today, language=language)
+    days = trend_rows(influencer=influencer, today=today, days=trend_days)
+    return PlanPage(
+        plan=plan,
+        tier_reason=tier_reason(influencer.tier, plan.decision.checks if plan.decision else (), language),
+        type_reason=type_reason(influencer.creator_type, plan.features, language),
+        trend=trend_chart(days),
+        trend_days=trend_days,
+        trend_rows=days,
+        unread=unread_count(influencer=influencer),
+        review=review_latest(influencer=influencer),
+    )
+
+
+def trend_rows(*, influencer: Influencer, today: datetime.date, days: int) -> list[TrendDay]:
+    """The creator's GMV by channel and followers for the last `days` days up to today, oldest first."""
+    since = today - datetime.timedelta(days=days)
+    rows = DailyMetric.objects.filter(influencer=influencer, date__gt=since).order_by("date")
+    return [TrendDay(*row) for row in rows.values_list(*TrendDay._fields)]
+
+
+def review_latest(*, influencer: Influencer) -> ReviewRequest | None:
+    """The creator's open request, else their most recent one, with the decision it questions; one query."""
+    open_first = Case(When(status=ReviewStatus.OPEN, then=Value(0)), default=Value(1))
+    return (
+        ReviewRequest.objects.filter(influencer=influencer)
+        .select_related("decision")
+        .order_by(open_first, "-created_at", "-id")
+        .first()
+    )

@@ -13,7 +13,6 @@ from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tiers.choices import InfluencerStatus
 from tiers.models import Influencer, RefreshRun
 from tiers.rules import Features
 from tiers.selectors import influencer_chunks, influencer_features, policy_rules_published, tune_for_batch, window_features
@@ -30,7 +29,7 @@ from .choices import (
     ReasonCode,
     TaskCheck,
 )
-from .conditions import condition_from_json, conditions_from_json
+from .adapters import as_creator, eligibility_of, program_specs
 from .models import (
     AssignmentChunk,
     AssignmentRun,
@@ -46,16 +45,7 @@ from .models import (
     TrafficRewardGrant,
 )
 from .notifications import notifications_after_assignment, notifications_after_decision, notifications_after_refresh
-from .rules import (
-    Creator,
-    Eligibility,
-    EnrollmentState,
-    ProgramSpec,
-    StageSpec,
-    Step,
-    ineligibility,
-    step,
-)
+from .rules import EnrollmentState, ProgramSpec, Step, ineligibility, step
 
 logger = logging.getLogger(__name__)
 
@@ -107,57 +97,8 @@ class AssignmentAlreadyRunning(CoachingError):
 # ---------------------------------------------------------------- assignment
 
 
-def program_specs(programs) -> list[ProgramSpec]:
-    """Programmes (with stages and tasks prefetched) as the pure rules see them."""
-    specs = []
-    for program in programs:
-        stages = []
-        for stage in program.stages.all():
-            tasks = list(stage.tasks.all())
-            stages.append(
-                StageSpec(
-                    id=stage.pk,
-                    entry=conditions_from_json(stage.entry_criteria, "entry_criteria"),
-                    exit=conditions_from_json(stage.exit_criteria, "exit_criteria"),
-                    exit_needs_tasks=stage.exit_needs_tasks,
-                    required_tasks=frozenset(t.pk for t in tasks if t.required),
-                    metric_tasks=tuple(
-                        (t.pk, condition_from_json(t.criterion, "criterion")) for t in tasks if t.check_by == TaskCheck.METRIC and t.criterion
-                    ),
-                )
-            )
-        specs.append(
-            ProgramSpec(
-                id=program.pk,
-                auto=program.enrollment_policy == EnrollmentPolicy.AUTO,
-                eligibility=eligibility_of(program),
-                stages=tuple(stages),
-                grace_days=program.exit_grace_days,
-            )
-        )
-    return specs
-
-
-def eligibility_of(program: Program) -> Eligibility:
-    return Eligibility(
-        tiers=frozenset(program.eligible_tiers),
-        types=frozenset(program.eligible_types),
-        categories=frozenset(program.eligible_categories),
-        reputation_floor=program.reputation_floor,
-        starts_on=program.starts_on,
-        ends_on=program.ends_on,
-        is_active=program.is_active,
-    )
-
-
 def _programs():
     return Program.objects.prefetch_related("stages__tasks")
-
-
-def as_creator(*, tier, creator_type, category, status, features) -> Creator:
-    """A creator as the eligibility rules see them; reputation comes from the window's features."""
-    return Creator(tier=tier, creator_type=creator_type, category=category,
-                   reputation=features.reputation if features else None, active=status == InfluencerStatus.ACTIVE)
 
 
 class CreatorRow(NamedTuple):

@@ -1,6 +1,5 @@
 """The creator's growth-plan pages: one view per action, the page or (for htmx) its fragment."""
 
-import datetime
 from functools import wraps
 
 from django.contrib import messages
@@ -8,23 +7,19 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from tiers.models import DailyMetric, Influencer
+from tiers.models import Influencer
 
 from . import notifications, reviews
-from .charts import trend_chart
 from .choices import EnrollmentPolicy, ProductStatus, ProgramKind
-from .explain import tier_reason, type_reason
 from .forms import PoolFilterForm, ReviewForm
 from .models import Enrollment, PoolProduct, ProductSelection, Program, Task
-from .selectors import growth_plan, programme_view
+from .selectors import TREND_DAYS, growth_plan, plan_for, programme_view, review_latest
 from .services import CoachingError, enrollment_leave, enrollment_sign_up, product_select, product_unselect, task_complete, task_undo
 
-TREND_DAYS = {30, 90}
 POOL_PAGE_SIZE = 12
 
 
@@ -60,27 +55,19 @@ def _done(request, fragment: str, context: dict, ok_message: str | None = None, 
     return redirect("coaching:plan")
 
 
-def _trend(influencer, days: int):
-    since = timezone.localdate() - datetime.timedelta(days=days)
-    rows = DailyMetric.objects.filter(influencer=influencer, date__gt=since).order_by("date").values_list(
-        "date", "live_gmv", "video_gmv", "storefront_gmv", "followers"
-    )
-    return trend_chart(rows)
-
-
 def plan_context(request, influencer: Influencer, *, read_only: bool) -> dict:
-    plan = growth_plan(influencer=influencer)
-    days = int(request.GET.get("days", 30)) if request.GET.get("days") in {"30", "90"} else 30
+    days = int(request.GET["days"]) if request.GET.get("days") in {str(d) for d in TREND_DAYS} else TREND_DAYS[0]
+    page = plan_for(influencer, trend_days=days)
     return {
-        "plan": plan,
+        "plan": page.plan,
         "influencer": influencer,
         "read_only": read_only,
-        "tier_reason": tier_reason(influencer.tier, plan.decision.checks if plan.decision else ()),
-        "type_reason": type_reason(influencer.creator_type, plan.features),
-        "trend": _trend(influencer, days),
-        "trend_days": days,
-        "unread": notifications.unread_count(influencer=influencer),
-        "review": reviews.review_latest(influencer=influencer),
+        "tier_reason": page.tier_reason,
+        "type_reason": page.type_reason,
+        "trend": page.trend,
+        "trend_days": page.trend_days,
+        "unread": page.unread,
+        "review": page.review,
         "review_form": ReviewForm(),
     }
 
@@ -255,7 +242,7 @@ def review_request(request):
             error = str(exc)
     else:
         error = "; ".join(f"{form.fields[f].label}: {' '.join(e)}" for f, e in form.errors.items())
-    context = {"review": reviews.review_latest(influencer=request.influencer), "review_form": form if error else ReviewForm(),
+    context = {"review": review_latest(influencer=request.influencer), "review_form": form if error else ReviewForm(),
                "read_only": False}
     return _done(request, "coaching/plan.html#review", context, _("Your review request was sent."), error)
 

@@ -86,6 +86,7 @@ class RunTrigger(models.TextChoices):
     STAFF = "staff", _("Staff")
     POLICY_PUBLISH = "policy_publish", _("Policy published")
     REPLAY = "replay", _("Replay")
+    API = "api", _("API token")
 
 
 class StateSource(models.TextChoices):

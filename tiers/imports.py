@@ -259,7 +259,7 @@ def _pass(batch: ImportBatch, path: str, *, dry_run: bool, on_progress) -> None:
 
 def _store_rejections(batch_id: int, result: BlockResult) -> None:
     rows = []
-    for line, cells, extra, reason in result.rejections.iter_rows():
+    for line, cells, extra, reason in result.rejections.select("line", "cells", "extra", "reason").iter_rows():
         cells = list(cells) + (extra.split("\x1f") if extra else [])
         rows.append((batch_id, line, json.dumps(cells, ensure_ascii=False), reason))
     bulk.insert_rows(ImportRejection, ["batch_id", "line", "cells", "reason"], rows)

@@ -330,7 +330,8 @@ class BlockResult:
     rejected: int = 0
     creators_created: int = 0
     earliest_changed: datetime.date | None = None
-    rejections: pl.DataFrame | None = None  # line, cells (list of text), reason
+    # line, cells (list of text), extra, reason, and problems: the reason's parts as {column, message}
+    rejections: pl.DataFrame | None = None
 
 
 @dataclass
@@ -477,29 +478,35 @@ class Ingest:
 
         id_at, date_at = self.mapping.position("platform_id"), self.mapping.position("date")
         id_header, date_header = self.mapping.header[id_at], self.mapping.header[date_at]
-        reasons = [self._cell_reasons(position, name) for position, name in fields.items()]
-        reasons += [
-            pl.when(pl.col("extra").is_not_null()).then(pl.lit(str(ROW_TOO_LONG))),
-            pl.when(pl.col("pid").is_null() & pl.col(problem_column(f"v{id_at}")).is_null()).then(
-                _sentence(id_header, problem_text(Problem.REQUIRED))),
-            pl.when(pl.col("day").is_null() & pl.col(problem_column(f"v{date_at}")).is_null()).then(
-                _sentence(date_header, problem_text(Problem.REQUIRED))),
-            pl.when(pl.col("day") > self.today).then(
-                _sentence(date_header, DATE_IN_FUTURE, pl.col("day").cast(pl.String))),
-            pl.when(pl.col("onboarded_on").is_not_null() & (pl.col("day") < pl.col("onboarded_on"))).then(
-                _sentence(date_header, DATE_BEFORE_ONBOARDED, pl.col("onboarded_on").cast(pl.String))),
-            pl.when(pl.col("first_line").is_not_null()).then(
-                _sentence(f"{id_header}, {date_header}", DUPLICATE_ROW, pl.col("first_line").cast(pl.String))),
+        # Each problem with the column it is about (the header as the input spelled it), so a caller
+        # can point at the cell as well as read the sentence.
+        problems = [(self.mapping.header[position], self._cell_reasons(position, name)) for position, name in fields.items()]
+        problems += [
+            ("", pl.when(pl.col("extra").is_not_null()).then(pl.lit(str(ROW_TOO_LONG)))),
+            (id_header, pl.when(pl.col("pid").is_null() & pl.col(problem_column(f"v{id_at}")).is_null()).then(
+                _sentence(id_header, problem_text(Problem.REQUIRED)))),
+            (date_header, pl.when(pl.col("day").is_null() & pl.col(problem_column(f"v{date_at}")).is_null()).then(
+                _sentence(date_header, problem_text(Problem.REQUIRED)))),
+            (date_header, pl.when(pl.col("day") > self.today).then(
+                _sentence(date_header, DATE_IN_FUTURE, pl.col("day").cast(pl.String)))),
+            (date_header, pl.when(pl.col("onboarded_on").is_not_null() & (pl.col("day") < pl.col("onboarded_on"))).then(
+                _sentence(date_header, DATE_BEFORE_ONBOARDED, pl.col("onboarded_on").cast(pl.String)))),
+            (date_header, pl.when(pl.col("first_line").is_not_null()).then(
+                _sentence(f"{id_header}, {date_header}", DUPLICATE_ROW, pl.col("first_line").cast(pl.String)))),
         ]
         if self.missing == MISSING_REPORT:
-            reasons.append(pl.when(pl.col("pid").is_not_null() & pl.col("influencer_id").is_null()).then(
-                _sentence(id_header, UNKNOWN_CREATOR)))
+            problems.append((id_header, pl.when(pl.col("pid").is_not_null() & pl.col("influencer_id").is_null()).then(
+                _sentence(id_header, UNKNOWN_CREATOR))))
+        reasons = [reason for _column, reason in problems]
         checked = keyed.with_columns(reason=pl.concat_str(reasons, separator="; ", ignore_nulls=True))
         bad = checked["reason"] != ""
         result.rejected = int(bad.sum())
         if result.rejected:
             cells = [pl.col(column_name(p)).fill_null("") for p in range(len(self.mapping.header))]
-            result.rejections = checked.filter(bad).select("line", pl.concat_list(cells).alias("cells"), "extra", "reason")
+            located = pl.concat_list([pl.struct(column=pl.lit(column), message=reason) for column, reason in problems])
+            result.rejections = checked.filter(bad).select(
+                "line", pl.concat_list(cells).alias("cells"), "extra", "reason",
+                located.list.filter(pl.element().struct.field("message").is_not_null()).alias("problems"))
 
         kept = checked.filter(~bad).rename({f"v{position}": name for position, name in fields.items()
                                             if name not in ("platform_id", "date")})

@@ -11,17 +11,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .models import TierPolicy
-from .rules import (
-    KEEP_ABOVE_PROMOTE,
-    MID_NOT_BELOW_HEAD,
-    NEGATIVE,
-    NO_STEP_DOWN,
-    REPUTATION_FLOOR_OUT_OF_RANGE,
-    WINDOW_OUT_OF_RANGE,
-    PolicyError,
-    PolicyRules,
-)
-from .validation import NOT_A_NUMBER, NOT_A_SHARE, NOT_A_WHOLE_NUMBER, UNKNOWN_FIELD, decimal
+from .rules import KEEP_ABOVE_PROMOTE, MID_NOT_BELOW_HEAD, WINDOW_OUT_OF_RANGE, PolicyError, PolicyRules
+from .validation import NOT_A_SHARE, decimal
 
 MONEY, COUNT, DAYS, PERCENT, SCORE, STEPS = "money", "count", "days", "percent", "score", "steps"
 UNIT_SUFFIX = {MONEY: "", COUNT: _("followers"), DAYS: _("days"), PERCENT: "%", SCORE: _("of 5"), STEPS: _("tiers")}
@@ -138,31 +129,28 @@ def display(rule: Rule, value) -> str:
     return f"{text}%" if rule.unit == PERCENT else f"{text} {suffix}"
 
 
-# The validator's messages (English constants) as staff read them on the field, in their language.
-_MESSAGES = {
-    NEGATIVE: _("must not be negative"),
-    WINDOW_OUT_OF_RANGE: _("must be between 1 and 90 days"),
-    REPUTATION_FLOOR_OUT_OF_RANGE: _("must be between 0 and 5"),
-    NO_STEP_DOWN: _("must be at least 1"),
-    NOT_A_SHARE: _("must be between 0% and 100%"),
-    NOT_A_NUMBER: _("must be a number"),
-    NOT_A_WHOLE_NUMBER: _("must be a whole number"),
-    UNKNOWN_FIELD: _("unknown field"),
-}
-_PREFIXES = {
-    KEEP_ABOVE_PROMOTE.split("{")[0]: _("must not be above “%(field)s”"),
-    MID_NOT_BELOW_HEAD.split("{")[0]: _("must be below head's “%(field)s”"),
-}
+# The validator's messages as staff read them on a field: shares as percentages, rules named by their labels.
+# Compared when an error is shown, in the language it was written in (the constants are lazy translations).
+_MESSAGES = [
+    (WINDOW_OUT_OF_RANGE, _("must be between 1 and 90 days")),
+    (NOT_A_SHARE, _("must be between 0% and 100%")),
+]
+_NAMING = [(KEEP_ABOVE_PROMOTE, _("must not be above “%(field)s”")),
+           (MID_NOT_BELOW_HEAD, _("must be below head's “%(field)s”"))]
 
 
 def field_error(message: str) -> str:
-    """One validator message for a field, translated; a line named in it by path is named by its label."""
-    if message in _MESSAGES:
-        return str(_MESSAGES[message])
-    for prefix, translated in _PREFIXES.items():
-        if message.startswith(prefix):
-            path = message[len(prefix):].strip()
-            return str(translated) % {"field": BY_PATH[path].label if path in BY_PATH else path}
+    """One validator message for a field, in the staff's language; a line it names by path is named by its label."""
+    for constant, shown_instead in _MESSAGES:
+        if message == str(constant):
+            return str(shown_instead)
+    for constant, naming in _NAMING:
+        prefix, _brace, rest = str(constant).partition("{")
+        suffix = rest.partition("}")[2]
+        if message.startswith(prefix) and message.endswith(suffix):
+            path = message[len(prefix):len(message) - len(suffix)].strip()
+            if path in BY_PATH:
+                return str(naming) % {"field": BY_PATH[path].label}
     return message
 
 

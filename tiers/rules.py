@@ -9,6 +9,9 @@ from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
 from tiers.choices import LADDER, CreatorType, Tier
 from tiers.validation import (
     NOT_A_NUMBER,
@@ -23,13 +26,13 @@ from tiers.validation import (
 )
 
 # Policy validation messages beyond the shared ones; a PolicyError line reads "<dotted.path>: <message>".
-NEGATIVE = "must not be negative"
+NEGATIVE = _("must not be negative")
 MIN_WINDOW_DAYS, MAX_WINDOW_DAYS = 1, 90
-WINDOW_OUT_OF_RANGE = f"must be between {MIN_WINDOW_DAYS} and {MAX_WINDOW_DAYS}"
-REPUTATION_FLOOR_OUT_OF_RANGE = "must be between 0 and 5"
-NO_STEP_DOWN = "must be at least 1"
-KEEP_ABOVE_PROMOTE = "must not be above {promote}"  # {promote}: e.g. "head.promote_gmv"
-MID_NOT_BELOW_HEAD = "must be below {head}"  # {head}: e.g. "head.keep_gmv"
+WINDOW_OUT_OF_RANGE = format_lazy(_("must be between {low} and {high}"), low=MIN_WINDOW_DAYS, high=MAX_WINDOW_DAYS)
+REPUTATION_FLOOR_OUT_OF_RANGE = _("must be between 0 and 5")
+NO_STEP_DOWN = _("must be at least 1")
+KEEP_ABOVE_PROMOTE = _("must not be above {promote}")  # {promote}: e.g. "head.promote_gmv"
+MID_NOT_BELOW_HEAD = _("must be below {head}")  # {head}: e.g. "head.keep_gmv"
 
 # One overwhelming ratio (say a 40x repeat-buyer rate) must not decide the type on its own.
 SCORE_CAP = 3.0

@@ -3,16 +3,18 @@
 import math
 from decimal import Decimal, InvalidOperation
 
+from django.utils.translation import gettext_lazy as _
+
 # A RuleError line reads "<path>: <message>", e.g. "head.keep_gmv: must be a number" or
-# "conditions[1].op: must be one of <, <=, >, >=, ==, !=".
-NOT_AN_OBJECT = "must be an object"
-NOT_A_LIST = "must be a list"
-UNKNOWN_FIELD = "unknown field"
-REQUIRED = "is required"
-NOT_A_NUMBER = "must be a number"
-NOT_A_WHOLE_NUMBER = "must be a whole number"
-NOT_TEXT = "must be text"
-NOT_A_SHARE = "must be between 0 and 1 (0.2 for 20%)"
+# "conditions[1].op: must be one of <, <=, >, >=, ==, !=". Staff read them in admin form errors, in their language.
+NOT_AN_OBJECT = _("must be an object")
+NOT_A_LIST = _("must be a list")
+UNKNOWN_FIELD = _("unknown field")
+REQUIRED = _("is required")
+NOT_A_NUMBER = _("must be a number")
+NOT_A_WHOLE_NUMBER = _("must be a whole number")
+NOT_TEXT = _("must be text")
+NOT_A_SHARE = _("must be between 0 and 1 (0.2 for 20%)")
 
 # Past 10^18 no database column holds a whole number, and int("1e999999999") would build a billion digits.
 _LARGEST_WHOLE_EXPONENT = 18

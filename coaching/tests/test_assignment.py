@@ -1,11 +1,9 @@
 """Programme assignment follows creators as their tier moves, with reasons, and is idempotent."""
 
-import datetime
-
 import pytest
 from django.core.management import call_command
 from django.db.models import F
-from django.utils import timezone
+from django.utils.translation import override
 
 from coaching.choices import EnrollmentPolicy, EnrollmentStatus, NotificationKind, ProgramKind, ReasonCode
 from coaching.models import AssignmentRun, Enrollment, EnrollmentEvent, Notification, Program, Task, TaskCompletion
@@ -33,28 +31,21 @@ from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
 
 pytestmark = pytest.mark.django_db
 
-TODAY = timezone.localdate()
-
-
-def day(n):
-    return TODAY - datetime.timedelta(days=n)
-
-
 def enrolment(creator, code):
     return Enrollment.objects.filter(influencer=creator, program__code=code).select_related("stage").first()
 
 
-def test_a_creator_moves_tail_to_mid_to_tail_and_programmes_follow():
+def test_a_creator_moves_tail_to_mid_to_tail_and_programmes_follow(days_ago):
     campaign = ProgramFactory(code="mid-growth-season", eligible_tiers=["mid"])
     village, pool = Program.objects.get(code="newcomer-village"), Program.objects.get(code="mid-product-pool")
-    creator = InfluencerFactory(onboarded_on=day(400))
-    metric_days(creator, days=30, end=day(90), gmv="1000")  # tail: ¥30k a window
-    metric_days(creator, days=30, end=day(60), gmv="5000")  # mid: ¥150k
-    metric_days(creator, days=60, end=day(0), gmv="1000")  # tail again
+    creator = InfluencerFactory(onboarded_on=days_ago(400))
+    metric_days(creator, days=30, end=days_ago(90), gmv="1000")  # tail: ¥30k a window
+    metric_days(creator, days=30, end=days_ago(60), gmv="5000")  # mid: ¥150k
+    metric_days(creator, days=60, end=days_ago(0), gmv="1000")  # tail again
 
     # tail: in the village, stage 1, the storefront task ticked from metrics, the lesson still open
-    refresh_run_sync(today=day(90))
-    assignment_run(today=day(90))
+    refresh_run_sync(today=days_ago(90))
+    assignment_run(today=days_ago(90))
     stay = enrolment(creator, "newcomer-village")
     assert (stay.status, stay.stage.order, stay.reason) == (EnrollmentStatus.ACTIVE, 1, ReasonCode.ENROLLED)
     ticked = set(TaskCompletion.objects.filter(enrollment=stay).values_list("task__title_en", flat=True))
@@ -63,29 +54,30 @@ def test_a_creator_moves_tail_to_mid_to_tail_and_programmes_follow():
 
     # the creator opens the lesson: stage 1 is done and they move on at once
     lesson = Task.objects.get(stage=stay.stage, kind="lesson")
-    task_complete(enrollment=stay, task=lesson, by=creator.user, today=day(90))
+    task_complete(enrollment=stay, task=lesson, by=creator.user, today=days_ago(90))
     stay = enrolment(creator, "newcomer-village")
     assert (stay.stage.order, stay.reason) == (2, ReasonCode.STAGE_ADVANCED)
 
     # promoted to mid: graduates from the village, joins the mid pool and the mid campaign
-    refresh_run_sync(today=day(60))
+    refresh_run_sync(today=days_ago(60))
     assert Influencer.objects.get(pk=creator.pk).tier == Tier.MID
-    assignment_run(today=day(60))
+    assignment_run(today=days_ago(60))
     stay = Enrollment.objects.get(influencer=creator, program=village)
-    assert (stay.status, stay.reason, stay.graduated_on) == (EnrollmentStatus.GRADUATED, ReasonCode.GRADUATED_PROMOTED, day(60))
+    assert (stay.status, stay.reason, stay.graduated_on) == (
+        EnrollmentStatus.GRADUATED, ReasonCode.GRADUATED_PROMOTED, days_ago(60))
     assert enrolment(creator, "mid-product-pool").status == EnrollmentStatus.ACTIVE
     assert enrolment(creator, campaign.code).reason == ReasonCode.ENROLLED
 
-    # below the keep line at day(42), demoted after 14 days of grace
-    refresh_run_sync(today=day(42))
-    refresh_run_sync(today=day(28))
+    # below the keep line at days_ago(42), demoted after 14 days of grace
+    refresh_run_sync(today=days_ago(42))
+    refresh_run_sync(today=days_ago(28))
     assert Influencer.objects.get(pk=creator.pk).tier == Tier.TAIL
     # the pool gives 7 days of grace before the creator leaves; the village takes them back at once
-    assignment_run(today=day(28))
+    assignment_run(today=days_ago(28))
     in_pool = enrolment(creator, "mid-product-pool")
     assert (in_pool.status, in_pool.reason, in_pool.ineligible_since) == (
-        EnrollmentStatus.ACTIVE, ReasonCode.INELIGIBLE_GRACE, day(28))
-    assignment_run(today=day(21))
+        EnrollmentStatus.ACTIVE, ReasonCode.INELIGIBLE_GRACE, days_ago(28))
+    assignment_run(today=days_ago(21))
     in_pool.refresh_from_db()
     assert (in_pool.status, in_pool.reason) == (EnrollmentStatus.EXITED, ReasonCode.EXITED_DEMOTED)
     back = Enrollment.objects.get(influencer=creator, program=village, status=EnrollmentStatus.ACTIVE)
@@ -193,11 +185,11 @@ def test_mid_creators_pick_products_from_their_pool_up_to_the_limit():
         product_select(influencer=creator, pool=pool, product_id=products[2].pk)
 
 
-def test_a_traffic_reward_sent_twice_is_granted_once():
+def test_a_traffic_reward_sent_twice_is_granted_once(days_ago):
     creator = InfluencerFactory()
     chuanliu = Program.objects.get(code="chuanliu")
     grant = dict(influencer=creator, program=chuanliu, merchant="山野鲜果旗舰店", impressions=20_000,
-                 period_start=day(7), period_end=day(1))
+                 period_start=days_ago(7), period_end=days_ago(1))
 
     traffic_reward_grant(**grant)
     traffic_reward_grant(**grant)
@@ -219,7 +211,7 @@ def test_refresh_tiers_runs_assignment_unless_told_not_to(capsys):
 def test_stage_criteria_are_validated_when_programmes_are_loaded():
     from coaching.conditions import ConditionError, conditions_from_json
 
-    with pytest.raises(ConditionError) as error:
+    with pytest.raises(ConditionError) as error, override("en"):
         conditions_from_json([{"feature": "gvm", "op": ">=", "value": 1}, {"feature": "gmv", "op": "=>", "value": "x"}],
                              "criteria")
 

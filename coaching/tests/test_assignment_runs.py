@@ -28,23 +28,16 @@ from tiers.tests.factories import InfluencerFactory, metric_days
 
 pytestmark = pytest.mark.django_db
 
-TODAY = timezone.localdate()
-
-
-def day(n):
-    return TODAY - datetime.timedelta(days=n)
-
-
-def population():
+def population(days_ago):
     """Eight creators: tail, mid and head, some promoted since yesterday, with a limited tail campaign."""
     ProgramFactory(code="tail-campaign", eligible_tiers=["tail"], capacity=2)
     for i, gmv in enumerate(["1000", "1000", "1000", "5000", "5000", "150000", "1000", "5000"]):
-        creator = InfluencerFactory(onboarded_on=day(400), handle=f"p{i}")
-        metric_days(creator, days=30, end=day(31), gmv="1000")
-        metric_days(creator, days=31, end=day(0), gmv=gmv)
-    refresh_run_sync(today=day(31))
-    assignment_run(today=day(31))
-    return refresh_run_sync(today=day(0))
+        creator = InfluencerFactory(onboarded_on=days_ago(400), handle=f"p{i}")
+        metric_days(creator, days=30, end=days_ago(31), gmv="1000")
+        metric_days(creator, days=31, end=days_ago(0), gmv=gmv)
+    refresh_run_sync(today=days_ago(31))
+    assignment_run(today=days_ago(31))
+    return refresh_run_sync(today=days_ago(0))
 
 
 def outcome():
@@ -64,8 +57,8 @@ def announce_to_workers(refresh: RefreshRun, capture) -> AssignmentRun:
     return AssignmentRun.objects.get(refresh_run=refresh)
 
 
-def test_many_small_chunks_leave_what_one_chunk_leaves(settings):
-    refresh = population()
+def test_many_small_chunks_leave_what_one_chunk_leaves(settings, days_ago):
+    refresh = population(days_ago)
     settings.LADDER_REFRESH_CHUNK_SIZE = 100
     with transaction.atomic():  # then rolled back, for the same day in small chunks
         assignment_after_refresh(run_id=refresh.pk)
@@ -84,8 +77,10 @@ def test_many_small_chunks_leave_what_one_chunk_leaves(settings):
     assert Notification.objects.filter(kind=NotificationKind.TIER_CHANGED).count() == 4  # the refresh's news too
 
 
-def test_the_workers_announcement_makes_chunks_and_returns_at_once(settings, django_capture_on_commit_callbacks):
-    refresh = population()
+def test_the_workers_announcement_makes_chunks_and_returns_at_once(
+    settings, django_capture_on_commit_callbacks, days_ago
+):
+    refresh = population(days_ago)
     settings.LADDER_REFRESH_CHUNK_SIZE = 3
     before = outcome()
 
@@ -98,8 +93,8 @@ def test_the_workers_announcement_makes_chunks_and_returns_at_once(settings, dja
     assert outcome() == before  # nothing assigned in the announcing process
 
 
-def test_an_announcement_delivered_twice_assigns_once(settings, django_capture_on_commit_callbacks):
-    refresh = population()
+def test_an_announcement_delivered_twice_assigns_once(settings, django_capture_on_commit_callbacks, days_ago):
+    refresh = population(days_ago)
     settings.LADDER_REFRESH_CHUNK_SIZE = 3
     run = announce_to_workers(refresh, django_capture_on_commit_callbacks)
 
@@ -111,8 +106,10 @@ def test_an_announcement_delivered_twice_assigns_once(settings, django_capture_o
     assert list(AssignmentRun.objects.filter(refresh_run=refresh)) == [run]
 
 
-def test_a_chunk_delivered_twice_changes_nothing_the_second_time(settings, django_capture_on_commit_callbacks):
-    refresh = population()
+def test_a_chunk_delivered_twice_changes_nothing_the_second_time(
+    settings, django_capture_on_commit_callbacks, days_ago
+):
+    refresh = population(days_ago)
     settings.LADDER_REFRESH_CHUNK_SIZE = 3
     run = announce_to_workers(refresh, django_capture_on_commit_callbacks)
 
@@ -126,8 +123,8 @@ def test_a_chunk_delivered_twice_changes_nothing_the_second_time(settings, djang
     assert counts[0] == 1 and counts[1] > 0 and counts[2] > 0
 
 
-def test_the_task_that_applies_the_last_chunk_finishes_the_run(settings, django_capture_on_commit_callbacks):
-    refresh = population()
+def test_the_task_that_applies_the_last_chunk_finishes_the_run(settings, django_capture_on_commit_callbacks, days_ago):
+    refresh = population(days_ago)
     settings.LADDER_REFRESH_CHUNK_SIZE = 3
     run = announce_to_workers(refresh, django_capture_on_commit_callbacks)
 
@@ -140,11 +137,13 @@ def test_the_task_that_applies_the_last_chunk_finishes_the_run(settings, django_
     assert run.finished_at is not None
 
 
-def test_a_refresh_finished_during_an_assignment_waits_for_it_then_runs(settings, django_capture_on_commit_callbacks):
-    first = population()
+def test_a_refresh_finished_during_an_assignment_waits_for_it_then_runs(
+    settings, django_capture_on_commit_callbacks, days_ago
+):
+    first = population(days_ago)
     settings.LADDER_REFRESH_CHUNK_SIZE = 3
     running = announce_to_workers(first, django_capture_on_commit_callbacks)
-    second = refresh_run_sync(today=day(0))
+    second = refresh_run_sync(today=days_ago(0))
 
     assignment_after_refresh(run_id=second.pk, in_process=True)  # the command, while the workers still assign
     waiting = AssignmentRun.objects.get(refresh_run=second)
@@ -160,12 +159,14 @@ def test_a_refresh_finished_during_an_assignment_waits_for_it_then_runs(settings
     assert len(sent) == 1  # its chunks went to the workers when the first run finished
 
 
-def test_a_stuck_run_is_sent_again_then_failed_and_the_waiting_one_starts(settings, django_capture_on_commit_callbacks):
-    refresh = population()
+def test_a_stuck_run_is_sent_again_then_failed_and_the_waiting_one_starts(
+    settings, django_capture_on_commit_callbacks, days_ago
+):
+    refresh = population(days_ago)
     settings.LADDER_REFRESH_CHUNK_SIZE = 3
     stuck = announce_to_workers(refresh, django_capture_on_commit_callbacks)
     assignment_chunk_apply(run_id=stuck.pk, index=0)  # then its worker was killed
-    waiting = AssignmentRun.objects.create(refresh_run=refresh_run_sync(today=day(0)), run_date=day(0),
+    waiting = AssignmentRun.objects.create(refresh_run=refresh_run_sync(today=days_ago(0)), run_date=days_ago(0),
                                            status=AssignmentStatus.WAITING, active=None)
     now = timezone.now()
 
@@ -193,12 +194,12 @@ def test_a_stuck_run_is_sent_again_then_failed_and_the_waiting_one_starts(settin
     assert (waiting.status, waiting.active) == (AssignmentStatus.RUNNING, True)
 
 
-def test_the_command_finishes_a_stuck_run_itself_before_its_own(settings, django_capture_on_commit_callbacks):
-    refresh = population()
+def test_the_command_finishes_a_stuck_run_itself_before_its_own(settings, django_capture_on_commit_callbacks, days_ago):
+    refresh = population(days_ago)
     settings.LADDER_REFRESH_CHUNK_SIZE = 3
     stuck = announce_to_workers(refresh, django_capture_on_commit_callbacks)
     assignment_chunk_apply(run_id=stuck.pk, index=1)
-    later = refresh_run_sync(today=day(0))
+    later = refresh_run_sync(today=days_ago(0))
     assignment_after_refresh(run_id=later.pk)  # waits: the stuck run is not stale yet
     mine = AssignmentRun.objects.get(refresh_run=later)
     assert mine.status == AssignmentStatus.WAITING
@@ -211,9 +212,10 @@ def test_the_command_finishes_a_stuck_run_itself_before_its_own(settings, django
     assert mine.status == AssignmentStatus.SUCCEEDED
 
 
-def test_a_run_whose_chunks_were_all_done_but_not_finished_is_finished_by_the_watch(settings,
-                                                                                    django_capture_on_commit_callbacks):
-    refresh = population()
+def test_a_run_whose_chunks_were_all_done_but_not_finished_is_finished_by_the_watch(
+    settings, django_capture_on_commit_callbacks, days_ago
+):
+    refresh = population(days_ago)
     settings.LADDER_REFRESH_CHUNK_SIZE = 3
     run = announce_to_workers(refresh, django_capture_on_commit_callbacks)
     for index in range(run.chunk_count):
@@ -231,8 +233,8 @@ def test_assignment_with_no_creators_succeeds_at_once():
     assert assignment_finish(run_id=run.pk) is False
 
 
-def test_places_are_counted_across_chunks(settings):
-    refresh = population()
+def test_places_are_counted_across_chunks(settings, days_ago):
+    refresh = population(days_ago)
     settings.LADDER_REFRESH_CHUNK_SIZE = 1
 
     assignment_after_refresh(run_id=refresh.pk)
@@ -244,8 +246,8 @@ def test_places_are_counted_across_chunks(settings):
 
 
 def test_staff_see_each_refresh_runs_assignment_and_why_it_failed(admin_client, settings,
-                                                                  django_capture_on_commit_callbacks):
-    refresh = population()
+                                                                  django_capture_on_commit_callbacks, days_ago):
+    refresh = population(days_ago)
     settings.LADDER_REFRESH_CHUNK_SIZE = 3
     stuck = announce_to_workers(refresh, django_capture_on_commit_callbacks)
     for _ in range(RESENDS + 1):
@@ -257,7 +259,7 @@ def test_staff_see_each_refresh_runs_assignment_and_why_it_failed(admin_client, 
     with CaptureQueriesContext(connection) as few:
         body = admin_client.get(url).content.decode()
     for date in range(1, 4):
-        refresh_run_sync(today=day(0) + datetime.timedelta(days=date))
+        refresh_run_sync(today=days_ago(0) + datetime.timedelta(days=date))
     with CaptureQueriesContext(connection) as many:
         admin_client.get(url)
 

@@ -21,12 +21,7 @@ from tiers.refresh import refresh_run_sync
 from tiers.tests.factories import InfluencerFactory, metric_days
 
 WAIT_SECONDS = 90
-TODAY = timezone.localdate()
 COUNTS = ("chunk_count", "chunks_done", "enrolled", "advanced", "graduated", "exited", "tasks_checked", "notified")
-
-
-def day(n):
-    return TODAY - datetime.timedelta(days=n)
 
 
 def outcome():
@@ -58,16 +53,16 @@ def forget_queue(redis_url: str, queue: str) -> None:
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_chunk_leaves_a_run_that_completes_as_a_clean_run(
-    shipped_defaults, redis_url, settings, monkeypatch, tmp_path, django_capture_on_commit_callbacks
+    shipped_defaults, redis_url, settings, monkeypatch, tmp_path, django_capture_on_commit_callbacks, days_ago
 ):
     # given 15 creators, some promoted since yesterday's refresh, in chunks of 3
     for i, gmv in enumerate(["1000", "5000", "150000", "1000", "5000"] * 3):
-        creator = InfluencerFactory(onboarded_on=day(400), handle=f"k{i}")
-        metric_days(creator, days=30, end=day(31), gmv="1000")
-        metric_days(creator, days=31, end=day(0), gmv=gmv)
-    refresh_run_sync(today=day(31))
-    assignment_run(today=day(31))
-    refresh = refresh_run_sync(today=day(0))
+        creator = InfluencerFactory(onboarded_on=days_ago(400), handle=f"k{i}")
+        metric_days(creator, days=30, end=days_ago(31), gmv="1000")
+        metric_days(creator, days=31, end=days_ago(0), gmv=gmv)
+    refresh_run_sync(today=days_ago(31))
+    assignment_run(today=days_ago(31))
+    refresh = refresh_run_sync(today=days_ago(0))
     settings.LADDER_REFRESH_CHUNK_SIZE = 3
     # and what a clean run leaves, computed in this process and rolled back
     with transaction.atomic():

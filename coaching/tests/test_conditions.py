@@ -25,7 +25,7 @@ from coaching.tests.test_playbook import any_features, conditions_st, json_value
 from tiers.choices import CreatorType, Tier
 from tiers.rules import PolicyError
 from tiers.tests.factories import FeaturesFactory
-from tiers.validation import NOT_A_LIST, NOT_A_NUMBER, NOT_A_SHARE, RuleError
+from tiers.validation import NOT_A_LIST, NOT_A_NUMBER, NOT_A_SHARE, UNKNOWN_FIELD, RuleError
 
 MIGRATION = importlib.import_module("coaching.migrations.0005_one_condition_language")
 PROPERTY = settings(max_examples=300, deadline=None)
@@ -46,7 +46,7 @@ TAIL = Creator(tier=Tier.TAIL, creator_type=CreatorType.SEEDING, category="beaut
         ([{"feature": "orders", "op": ">=", "value": "nan"}], f"exit_criteria[0].value: {NOT_A_NUMBER}"),
         ([{"feature": "orders", "op": ">=", "value": "Infinity"}], f"exit_criteria[0].value: {NOT_A_NUMBER}"),
         ({"feature": "orders", "op": ">=", "value": 10}, f"exit_criteria: {NOT_A_LIST}"),
-        ([{"metric": "orders", "op": ">=", "value": 10}], "exit_criteria[0].metric: unknown field"),
+        ([{"metric": "orders", "op": ">=", "value": 10}], f"exit_criteria[0].metric: {UNKNOWN_FIELD}"),
     ],
 )
 def test_stage_criteria_get_the_stricter_validator(criteria, error):

@@ -9,7 +9,8 @@ from django.utils.translation import override
 
 from coaching.choices import EnrollmentPolicy
 from coaching.models import Stage, Task
-from coaching.selectors import growth_plan
+from coaching.reviews import review_request_create
+from coaching.selectors import growth_plan, plan_for
 from coaching.services import assignment_run, enrollment_sign_up, task_complete
 from coaching.tests.factories import ProgramFactory
 from tiers.choices import OverrideField, Tier
@@ -21,6 +22,7 @@ from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
 pytestmark = pytest.mark.django_db
 
 PLAN_QUERIES = 13
+PLAN_PAGE_READS = PLAN_QUERIES + 3  # the trend, the unread count and the latest review
 
 
 @pytest.fixture
@@ -119,3 +121,32 @@ def test_a_judged_creator_with_nothing_in_the_window_is_warned_and_not_called_a_
     assert plan.warning.demote_on == days_ago(0) + datetime.timedelta(days=14)
     assert plan.decision.tier == Tier.MID
     assert not any(c.rule.startswith("newcomer.") for c in plan.decision.checks)
+
+
+def test_plan_for_gathers_what_the_plan_page_reads_in_a_fixed_number_of_queries(tail_creator, days_ago):
+    def read(days):
+        with CaptureQueriesContext(connection) as ctx:
+            page = plan_for(Influencer.objects.get(pk=tail_creator.pk), trend_days=days, language="en")
+        return len(ctx.captured_queries), page
+
+    few, page = read(30)
+
+    assert page.plan.next_tier == Tier.MID and page.trend_days == 30
+    assert "100,000" in page.tier_reason or "100k" in page.tier_reason.lower(), page.tier_reason
+    assert page.type_reason
+    assert len({bar.day for bar in page.trend.bars}) == 30
+    assert page.review is None
+    assert page.unread == tail_creator.notifications.filter(read_at__isnull=True).count()
+
+    # given a longer span, more notifications and a review request
+    metric_days(tail_creator, days=60, end=days_ago(30), gmv="100")
+    review = review_request_create(influencer=tail_creator, subject="tier", message="Why tail?", decision=None)
+    for value in (Tier.MID, Tier.TAIL):
+        override_create(influencer=tail_creator, field=OverrideField.TIER, value=value, reason="history",
+                        by=UserFactory(is_staff=True))
+
+    many, page = read(90)
+
+    assert len({bar.day for bar in page.trend.bars}) == 90 and page.trend_days == 90
+    assert page.review == review
+    assert many == few == PLAN_PAGE_READS

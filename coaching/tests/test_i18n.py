@@ -11,11 +11,15 @@ from django.conf import settings
 from django.utils.translation.template import templatize
 
 from coaching.choices import NotificationKind, TaskKind
+from coaching.conditions import conditions_from_json
 from coaching.models import Notification, Program, Task
+from coaching.playbook import rule_from_json
 from coaching.services import assignment_run
 from coaching.tests.factories import pool_with_products
 from tiers.models import Influencer
 from tiers.refresh import refresh_run_sync
+from tiers.rules import PolicyRules
+from tiers.validation import RuleError
 from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -89,7 +93,7 @@ GETTEXT_CALLS = {
     **dict.fromkeys(("pgettext", "pgettext_lazy"), (0, 1, None)),
     **dict.fromkeys(("npgettext", "npgettext_lazy"), (0, 1, 2)),
 }
-SOURCE_APPS = ("coaching", "tiers", "config", "demo", "ops")
+SOURCE_APPS = ("coaching", "tiers", "config", "demo", "api", "ops")
 
 
 def python_sources() -> list[Path]:
@@ -156,6 +160,25 @@ def test_every_message_the_code_uses_is_translated(catalogue):
     assert ("a date in a sentence", "j F Y", None) in used and (None, "My growth plan", None) in used
     missing = sorted(f"{where}: {message}" for message, where in used.items() if message not in translated)
     assert missing == [], "add them to locale/zh_Hans/LC_MESSAGES/django.po"
+
+
+@pytest.mark.parametrize("write", [
+    lambda: PolicyRules.from_json({"window_days": 0, "head": {"keep_gmv": "lots", "colour": 1},
+                                   "mid": {"reputation_floor": 9}, "anti_flap": {"max_steps_down": 0}}),
+    lambda: conditions_from_json([{"feature": "gvm", "op": "=>", "value": 1},
+                                  {"feature": "tier", "op": "<", "value": 2},
+                                  {"feature": "live_share", "op": "<", "value": 60}], "entry_criteria"),
+    lambda: rule_from_json({"code": "Bad!", "priority": 1.5, "tiers": ["star"], "text_zh": "{gvm}", "text_en": " ",
+                            "targets": {"9x": "many"}}),
+], ids=["policy", "conditions", "playbook"])
+def test_staff_read_the_validators_messages_in_their_language(write):
+    """What staff wrote wrong comes back in admin form errors: every message in Chinese, the paths as written."""
+    with pytest.raises(RuleError) as refused:
+        write()
+
+    messages = [error.split(": ", 1)[1] for error in refused.value.errors]
+    assert len(messages) >= 3
+    assert all(re.search(r"[\u4e00-\u9fff]", message) for message in messages), messages
 
 
 def test_the_catalogue_is_complete_and_nothing_is_fuzzy(catalogue):

@@ -36,13 +36,14 @@ def edit(admin_client, path, model, **changes):
 # --- programme eligibility -------------------------------------------------------------------------
 
 
+# Staff read the admin in Chinese: its form errors, validators' messages included, are Chinese too.
 @pytest.mark.parametrize(("field", "value", "message"), [
-    ("eligible_tiers", "5", "eligible_tiers: must be a list"),
-    ("eligible_tiers", '["mid", "superstar"]', "eligible_tiers[1]: unknown tier 'superstar'"),
-    ("eligible_tiers", '"mid"', "eligible_tiers: must be a list"),
-    ("eligible_types", '["seeding", 5]', "eligible_types[1]: unknown creator type 5"),
-    ("eligible_categories", '{"beauty": 1}', "eligible_categories: must be a list"),
-    ("eligible_categories", '["shoes"]', "eligible_categories[0]: unknown category 'shoes'"),
+    ("eligible_tiers", "5", "eligible_tiers: 必须是列表"),
+    ("eligible_tiers", '["mid", "superstar"]', "eligible_tiers[1]: 未知层级 'superstar'"),
+    ("eligible_tiers", '"mid"', "eligible_tiers: 必须是列表"),
+    ("eligible_types", '["seeding", 5]', "eligible_types[1]: 未知达人类型 5"),
+    ("eligible_categories", '{"beauty": 1}', "eligible_categories: 必须是列表"),
+    ("eligible_categories", '["shoes"]', "eligible_categories[0]: 未知类目 'shoes'"),
     ("eligible_tiers", "[NaN]", str(JSON_NOT_FINITE)),
 ])
 def test_programme_eligibility_is_a_list_of_known_values(admin_client, field, value, message):
@@ -75,9 +76,9 @@ def village():
 
 
 BAD_CRITERIA = [
-    ('[{"feature": "gvm", "op": ">=", "value": 1}]', "entry_criteria[0].feature: unknown feature 'gvm'"),
-    ('[{"feature": "orders", "op": "=>", "value": 1}]', "entry_criteria[0].op: must be one of <, <=, >, >=, ==, !="),
-    ('[{"feature": "orders", "op": ">=", "value": "many"}]', "entry_criteria[0].value: must be a number"),
+    ('[{"feature": "gvm", "op": ">=", "value": 1}]', "entry_criteria[0].feature: 未知指标 'gvm'"),
+    ('[{"feature": "orders", "op": "=>", "value": 1}]', "entry_criteria[0].op: 必须是以下之一：<, <=, >, >=, ==, !="),
+    ('[{"feature": "orders", "op": ">=", "value": "many"}]', "entry_criteria[0].value: 必须是数字"),
     ('{"feature": "orders", "op": ">=", "value": 1}', str(CRITERIA_NOT_A_LIST)),
     ("5", str(CRITERIA_NOT_A_LIST)),
     ('[{"feature": "orders", "op": ">=", "value": Infinity}]', str(JSON_NOT_FINITE)),
@@ -110,11 +111,11 @@ def test_stage_criteria_are_checked_as_a_row_of_the_programme(admin_client, vill
 
 
 @pytest.mark.parametrize(("check_by", "value", "message"), [
-    ("metric", '{"feature": "orders", "op": "=>", "value": 1}', "criterion.op: must be one of <, <=, >, >=, ==, !="),
+    ("metric", '{"feature": "orders", "op": "=>", "value": 1}', "criterion.op: 必须是以下之一：<, <=, >, >=, ==, !="),
     ("metric", '[{"feature": "orders", "op": ">=", "value": 1}]', str(CRITERION_NOT_ONE)),
     ("metric", "{}", str(CRITERION_REQUIRED)),
     ("metric", '{"feature": "orders", "op": ">=", "value": NaN}', str(JSON_NOT_FINITE)),
-    ("self_report", '{"feature": "nope", "op": ">=", "value": 1}', "criterion.feature: unknown feature 'nope'"),
+    ("self_report", '{"feature": "nope", "op": ">=", "value": 1}', "criterion.feature: 未知指标 'nope'"),
 ])
 def test_task_criteria_are_checked_as_a_row_of_the_stage(admin_client, village, check_by, value, message):
     stage = village.stages.order_by("order").first()

@@ -6,10 +6,11 @@ import logging
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils.translation import override
 
 from coaching.conditions import condition_from_json, conditions_from_json
 from coaching.models import PlaybookRule, Program, Stage, Task
-from coaching.services import program_specs
+from coaching.adapters import program_specs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,7 +66,7 @@ def test_stored_criteria_are_converted_and_what_no_longer_parses_is_reported(bef
                                   text_zh="退款", text_en="refunds")
 
     # when migrating forward
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.WARNING), override("en"):
         migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
     # then what parses is in the feature shape and means the same

@@ -20,10 +20,10 @@ from coaching.reviews import (
     REVIEW_REPLY_REQUIRED,
     REVIEW_SUBJECT_INVALID,
     review_close,
-    review_latest,
     review_reply,
     review_request_create,
 )
+from coaching.selectors import review_latest
 from coaching.services import CoachingError
 from tiers.models import TierDecision
 from tiers.refresh import refresh_run_sync
@@ -31,16 +31,13 @@ from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
 
 pytestmark = pytest.mark.django_db
 
-TODAY = timezone.localdate()
-
-
 def exactly(message):
     return "^" + re.escape(str(message)) + "$"
 
 
 def decision_for(creator, tier_before="mid", tier_after="tail"):
     return TierDecision.objects.create(influencer=creator, tier_before=tier_before, tier_after=tier_after,
-                                       cause="refresh", decided_on=TODAY)
+                                       cause="refresh", decided_on=timezone.localdate())
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
-PLAN_PAGE_QUERIES = 18  # session, user, creator, the growth plan (13), trend, unread count, review
+PLAN_PAGE_QUERIES = 18  # session, user, creator, then plan_for: the growth plan (12), trend, unread count, review
 
 
 def creator(handle, gmv):

@@ -21,6 +21,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_htmx",
     "template_partials",
@@ -28,6 +31,7 @@ INSTALLED_APPS = [
     "coaching",
     "ops",
     "demo",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -131,12 +135,57 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
 
 REST_FRAMEWORK = {
+    # Bearer first: an unauthenticated call is answered 401 with WWW-Authenticate: Bearer. Session
+    # auth (the site's own logins) enforces CSRF on writes.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.auth.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 100,
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.auth.LadderThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.api_exception_handler",
+}
+# Requests per token, per logged-in user, and per address without credentials. Throttling counts in the
+# default cache: give several web machines a shared one (production.py uses Redis).
+LADDER_API_THROTTLE_RATES = {
+    "token": env("LADDER_API_RATE_TOKEN", default="600/min"),
+    "user": env("LADDER_API_RATE_USER", default="300/min"),
+    "anon": env("LADDER_API_RATE_ANON", default="60/min"),
+}
+# The largest metrics/bulk body: 10,000 rows of every field fit well within it.
+LADDER_API_BULK_MAX_BYTES = env.int("LADDER_API_BULK_MAX_MB", default=16) * 1024 * 1024
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Ladder API",
+    "DESCRIPTION": "Creators' tiers, the decision ledger, refreshes, programmes and growth plans; daily metrics in bulk. "
+                   "Authenticate with `Authorization: Bearer <token>` (service tokens) or a site session.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # One schema name per choice set that several fields share.
+    "ENUM_NAME_OVERRIDES": {
+        "TierEnum": "tiers.choices.Tier",
+        "CreatorTypeEnum": "tiers.choices.CreatorType",
+        "CategoryEnum": "tiers.choices.Category",
+        "InfluencerStatusEnum": "tiers.choices.InfluencerStatus",
+        "RunStatusEnum": "tiers.choices.RunStatus",
+        "PolicyStatusEnum": "tiers.choices.PolicyStatus",
+        "EnrollmentStatusEnum": "coaching.choices.EnrollmentStatus",
+        "ProductStatusEnum": "coaching.choices.ProductStatus",
+        "ReviewStatusEnum": "coaching.choices.ReviewStatus",
+        "ReviewSubjectEnum": "coaching.choices.ReviewSubject",
+    },
 }
 
 # Demo logins exist only where DEBUG is on (seed_demo refuses otherwise).

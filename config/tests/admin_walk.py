@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule
 
+from api.services import token_create, token_revoke
 from coaching.choices import ReviewSubject
 from coaching.models import Program
 from coaching.reviews import review_reply, review_request_create
@@ -59,6 +60,8 @@ def make_admin_world(staff) -> dict:
         path.write_text(f"platform_id,date,followers\n{mid.platform_id},{timezone.localdate().isoformat()},1234\n",
                         encoding="utf-8")
         import_file(path=str(path), by=staff)
+    token_create(name="walk pipeline", scopes="read,write-metrics", by=staff)
+    token_revoke(token=token_create(name="walk old pipeline", scopes="read", by=staff)[0], by=staff)
     return {"mid": mid, "tail": tail, "draft": draft, "review": review}
 
 

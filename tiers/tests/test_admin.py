@@ -18,23 +18,13 @@ def _changelist_queries(admin_client, url):
     return len(ctx.captured_queries)
 
 
-def test_influencer_changelist_query_count_does_not_grow_with_rows(admin_client):
-    InfluencerFactory.create_batch(3)
-    url = reverse("admin:tiers_influencer_changelist")
+@pytest.mark.parametrize("factory, model", [(InfluencerFactory, "influencer"), (DailyMetricFactory, "dailymetric")])
+def test_changelist_query_count_does_not_grow_with_rows(admin_client, factory, model):
+    factory.create_batch(3)
+    url = reverse(f"admin:tiers_{model}_changelist")
     few = _changelist_queries(admin_client, url)
 
-    InfluencerFactory.create_batch(40)
-    many = _changelist_queries(admin_client, url)
-
-    assert many == few
-
-
-def test_metric_changelist_query_count_does_not_grow_with_rows(admin_client):
-    DailyMetricFactory.create_batch(3)
-    url = reverse("admin:tiers_dailymetric_changelist")
-    few = _changelist_queries(admin_client, url)
-
-    DailyMetricFactory.create_batch(40)
+    factory.create_batch(40)
     many = _changelist_queries(admin_client, url)
 
     assert many == few

@@ -25,23 +25,15 @@ from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
 
 pytestmark = pytest.mark.django_db
 
-TODAY = timezone.localdate()
-
-
-def day(n):
-    """A date n days before TODAY."""
-    return TODAY - datetime.timedelta(days=n)
-
-
 @pytest.fixture
-def population():
+def population(days_ago):
     head = InfluencerFactory(handle="head")
     metric_days(head, days=30, gmv="120000")  # ¥3.6M in the window
     mid = InfluencerFactory(handle="mid")
     metric_days(mid, days=30, gmv="5000")  # ¥150k
     tail = InfluencerFactory(handle="tail")
     metric_days(tail, days=30, gmv="1000")  # ¥30k
-    fresh = InfluencerFactory(handle="fresh", onboarded_on=day(10))
+    fresh = InfluencerFactory(handle="fresh", onboarded_on=days_ago(10))
     metric_days(fresh, days=10, gmv="20000")  # big numbers, but only 10 days on the platform
     silent = InfluencerFactory(handle="silent")  # no metrics at all
     return {"head": head, "mid": mid, "tail": tail, "fresh": fresh, "silent": silent}
@@ -111,12 +103,12 @@ def test_a_run_that_stopped_progressing_does_not_block_refreshes_forever(populat
     assert fresh.status == RunStatus.RUNNING
 
 
-def test_demotion_waits_for_minimum_stay_and_grace_then_drops_one_tier():
+def test_demotion_waits_for_minimum_stay_and_grace_then_drops_one_tier(days_ago):
     # given a mid creator who sold ¥5,000 a day until 45 days ago and ¥1,000 a day since
-    creator = InfluencerFactory(onboarded_on=day(400))
-    metric_days(creator, days=45, end=day(45), gmv="5000")
-    metric_days(creator, days=45, end=day(0), gmv="1000")
-    d0 = day(45)  # window of d0 is all ¥5,000 days
+    creator = InfluencerFactory(onboarded_on=days_ago(400))
+    metric_days(creator, days=45, end=days_ago(45), gmv="5000")
+    metric_days(creator, days=45, end=days_ago(0), gmv="1000")
+    d0 = days_ago(45)  # window of d0 is all ¥5,000 days
 
     refresh_run_sync(today=d0)
     creator.refresh_from_db()
@@ -147,17 +139,17 @@ def test_demotion_waits_for_minimum_stay_and_grace_then_drops_one_tier():
     assert any(c["rule"] == "anti_flap.grace" for c in last.explanation["checks"])
 
 
-def test_a_head_creator_whose_sales_collapse_steps_down_one_tier_at_a_time():
-    creator = InfluencerFactory(onboarded_on=day(400))
-    metric_days(creator, days=30, end=day(30), gmv="150000")
-    metric_days(creator, days=30, end=day(0), gmv="100")
+def test_a_head_creator_whose_sales_collapse_steps_down_one_tier_at_a_time(days_ago):
+    creator = InfluencerFactory(onboarded_on=days_ago(400))
+    metric_days(creator, days=30, end=days_ago(30), gmv="150000")
+    metric_days(creator, days=30, end=days_ago(0), gmv="100")
 
-    refresh_run_sync(today=day(30))
-    refresh_run_sync(today=day(0))  # ¥3k in the window, 30 days after entering head
+    refresh_run_sync(today=days_ago(30))
+    refresh_run_sync(today=days_ago(0))  # ¥3k in the window, 30 days after entering head
     first_drop = Influencer.objects.get(pk=creator.pk)
 
-    assert first_drop.tier == Tier.HEAD  # grace starts at day(0)
-    refresh_run_sync(today=day(0) + datetime.timedelta(days=14))
+    assert first_drop.tier == Tier.HEAD  # grace starts at days_ago(0)
+    refresh_run_sync(today=days_ago(0) + datetime.timedelta(days=14))
     assert Influencer.objects.get(pk=creator.pk).tier == Tier.MID  # never straight to tail
 
 
@@ -193,7 +185,9 @@ def test_an_override_pins_the_tier_and_lapses_with_a_ledger_row(population):
     assert run.overrides_lapsed == 1
 
 
-def test_publishing_a_policy_starts_a_refresh_whose_changes_say_policy_change(population, django_capture_on_commit_callbacks, monkeypatch):
+def test_publishing_a_policy_starts_a_refresh_whose_changes_say_policy_change(
+    population, django_capture_on_commit_callbacks, monkeypatch
+):
     refresh_run_sync()
     staff = UserFactory(username="policy-owner", is_staff=True)
     draft = policy_clone(policy=TierPolicy.objects.published().get(), by=staff)
@@ -218,14 +212,14 @@ def test_publishing_a_policy_starts_a_refresh_whose_changes_say_policy_change(po
     assert change.policy.version == 2
 
 
-def test_window_features_aggregate_what_the_rules_need():
-    creator = InfluencerFactory(onboarded_on=day(100), main_category="beauty")
-    metric_days(creator, days=20, end=day(10), gmv="1000", followers=900, category="beauty")
-    metric_days(creator, days=10, end=day(0), gmv="3000", followers=1000, big_live_sessions=1, category="food",
+def test_window_features_aggregate_what_the_rules_need(days_ago, today):
+    creator = InfluencerFactory(onboarded_on=days_ago(100), main_category="beauty")
+    metric_days(creator, days=20, end=days_ago(10), gmv="1000", followers=900, category="beauty")
+    metric_days(creator, days=10, end=days_ago(0), gmv="3000", followers=1000, big_live_sessions=1, category="food",
                 reputation=None)
-    metric_days(creator, days=5, end=day(30), gmv="999999")  # outside the 30-day window
+    metric_days(creator, days=5, end=days_ago(30), gmv="999999")  # outside the 30-day window
 
-    features = window_features(first_id=creator.pk, last_id=creator.pk, today=TODAY, window_days=30,
+    features = window_features(first_id=creator.pk, last_id=creator.pk, today=today, window_days=30,
                                onboarded={creator.pk: creator.onboarded_on})[creator.pk]
 
     assert features.gmv == Decimal("50000.00")
@@ -245,17 +239,17 @@ def test_refresh_tiers_command_prints_a_summary(population, capsys):
     assert "5 creators" in out and "5 first classified" in out and "policy v1" in out
 
 
-def test_refresh_tiers_replays_history_the_first_time_only(population):
+def test_refresh_tiers_replays_history_the_first_time_only(population, days_ago, today):
     call_command("refresh_tiers", "--no-progress", "--skip-coaching", "--history", "60")
     call_command("refresh_tiers", "--no-progress", "--skip-coaching", "--history", "60")
 
-    assert sorted(RefreshRun.objects.values_list("run_date", flat=True)) == [day(60), day(30), TODAY, TODAY]
+    assert sorted(RefreshRun.objects.values_list("run_date", flat=True)) == [days_ago(60), days_ago(30), today, today]
 
 
-def test_refresh_tiers_backfills_a_given_date(population):
-    call_command("refresh_tiers", "--no-progress", "--skip-coaching", "--date", day(5).isoformat())
+def test_refresh_tiers_backfills_a_given_date(population, days_ago):
+    call_command("refresh_tiers", "--no-progress", "--skip-coaching", "--date", days_ago(5).isoformat())
 
-    assert RefreshRun.objects.get().run_date == day(5)
+    assert RefreshRun.objects.get().run_date == days_ago(5)
 
 
 def test_on_demo_data_every_tier_and_type_occurs_and_a_second_refresh_writes_nothing():

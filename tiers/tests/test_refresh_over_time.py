@@ -16,54 +16,46 @@ from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
 
 pytestmark = pytest.mark.django_db
 
-TODAY = timezone.localdate()
-
-
-def day(n):
-    """A date n days before TODAY."""
-    return TODAY - datetime.timedelta(days=n)
-
-
-def test_a_judged_creator_whose_metrics_stop_is_never_a_newcomer_and_keeps_their_type():
+def test_a_judged_creator_whose_metrics_stop_is_never_a_newcomer_and_keeps_their_type(days_ago):
     # given a mid creator (¥600k in the window, one category) whose last sale was 45 days ago
     creator = InfluencerFactory()
-    metric_days(creator, days=30, end=day(45), gmv="20000")
-    refresh_run_sync(today=day(45))
+    metric_days(creator, days=30, end=days_ago(45), gmv="20000")
+    refresh_run_sync(today=days_ago(45))
 
-    # when every day since is refreshed: the window thins out, falls under the keep line on day(18)
-    # and is empty from day(15) on
+    # when every day since is refreshed: the window thins out, falls under the keep line on days_ago(18)
+    # and is empty from days_ago(15) on
     for n in range(44, -1, -1):
-        refresh_run_sync(today=day(n))
+        refresh_run_sync(today=days_ago(n))
 
     # then they were never a newcomer, stepped down once the grace period was over, and kept their type
     moves = list(TierDecision.objects.filter(influencer=creator).order_by("decided_on", "pk")
                  .values_list("decided_on", "tier_after", "type_after"))
-    assert moves == [(day(45), Tier.MID, CreatorType.VERTICAL), (day(4), Tier.TAIL, CreatorType.VERTICAL)]
+    assert moves == [(days_ago(45), Tier.MID, CreatorType.VERTICAL), (days_ago(4), Tier.TAIL, CreatorType.VERTICAL)]
     creator.refresh_from_db()
     assert (creator.tier, creator.creator_type) == (Tier.TAIL, CreatorType.VERTICAL)
 
 
-def test_a_judged_creator_whose_tier_pin_lapses_during_thin_data_is_not_a_newcomer():
+def test_a_judged_creator_whose_tier_pin_lapses_during_thin_data_is_not_a_newcomer(days_ago):
     # given a tail creator, judged by the rules 40 days ago, then pinned to mid by staff
     creator = InfluencerFactory()
-    metric_days(creator, days=30, end=day(40), gmv="1000")
-    refresh_run_sync(today=day(40))
+    metric_days(creator, days=30, end=days_ago(40), gmv="1000")
+    refresh_run_sync(today=days_ago(40))
     staff = UserFactory(username="ops-lead", is_staff=True)
     pin = override_create(influencer=creator, field=OverrideField.TIER, value=Tier.MID, reason="trial",
                           expires_at=timezone.now() + datetime.timedelta(hours=1), by=staff)
 
     # when the pin lapses on a day with only 3 active days in the window
     TierOverride.objects.filter(pk=pin.pk).update(expires_at=timezone.now() - datetime.timedelta(minutes=1))
-    metric_days(creator, days=3, end=day(0), gmv="100")
-    refresh_run_sync(today=day(0))
+    metric_days(creator, days=3, end=days_ago(0), gmv="100")
+    refresh_run_sync(today=days_ago(0))
 
     # then the rules judge them as they would have without the pin: tail, not newcomer
     creator.refresh_from_db()
     assert creator.tier == Tier.TAIL
 
 
-def test_a_creator_pinned_before_ever_being_judged_is_judged_afresh_when_the_pin_lapses():
-    creator = InfluencerFactory(onboarded_on=day(5))
+def test_a_creator_pinned_before_ever_being_judged_is_judged_afresh_when_the_pin_lapses(days_ago):
+    creator = InfluencerFactory(onboarded_on=days_ago(5))
     metric_days(creator, days=5, gmv="1000")
     refresh_run_sync()
     staff = UserFactory(username="ops-lead", is_staff=True)
@@ -82,7 +74,7 @@ def test_a_creator_pinned_before_ever_being_judged_is_judged_afresh_when_the_pin
 DEMO_CREATORS, DEMO_DAYS, REFRESHES = 3_000, 60, 29
 
 
-def test_demo_population_over_29_daily_refreshes_never_turns_judged_into_newcomer_nor_flaps():
+def test_demo_population_over_29_daily_refreshes_never_turns_judged_into_newcomer_nor_flaps(days_ago, today):
     # given the demo population, 60 days of metrics ending today
     seed_population(influencers=DEMO_CREATORS, days=DEMO_DAYS, seed=8, logins=False, progress=False)
     rules = policy_rules_published()
@@ -91,7 +83,7 @@ def test_demo_population_over_29_daily_refreshes_never_turns_judged_into_newcome
 
     # when it is refreshed once a day for 29 days, the oldest first
     for n in range(REFRESHES - 1, -1, -1):
-        refresh_run_sync(today=day(n))
+        refresh_run_sync(today=days_ago(n))
 
     # then, from the ledger: no judged creator became a newcomer
     ledger = defaultdict(list)
@@ -131,7 +123,7 @@ def test_demo_population_over_29_daily_refreshes_never_turns_judged_into_newcome
     # and the run did exercise what it claims: tiers moved both ways, and judged creators went thin
     assert demotions > 0 and promotions > 0
     onboarded = dict(Influencer.objects.values_list("id", "onboarded_on"))
-    windows = window_features(first_id=min(onboarded), last_id=max(onboarded), today=TODAY,
+    windows = window_features(first_id=min(onboarded), last_id=max(onboarded), today=today,
                               window_days=rules.window_days, onboarded=onboarded)
     thin_judged = [
         creator for creator in Influencer.objects.filter(tier__in=LADDER).values_list("id", flat=True)

@@ -3,7 +3,7 @@
 import json
 from dataclasses import replace
 from datetime import date, timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 import pytest
 from hypothesis import assume, given, settings
@@ -38,15 +38,14 @@ from tiers.rules import (
     type_scores,
 )
 from tiers.tests.factories import FeaturesFactory as creator
+from tiers.tests.factories import days_before, features_st, wild_features_st
 
 POLICY = PolicyRules.default()
 TODAY = date(2025, 3, 8)
-CENT = Decimal("0.01")
 RANK = {tier: rank for rank, tier in enumerate(LADDER)}
 
 
-def days_ago(days):
-    return TODAY - timedelta(days=days)
+days_ago = days_before(TODAY)
 
 
 def was(tier, since_days=60, below_days=None, creator_type=None):
@@ -810,116 +809,6 @@ def test_no_demotion_warning_when_safe_or_nothing_to_lose(tier, gmv):
 # --- properties -------------------------------------------------------------------------------
 
 PROPERTY = settings(max_examples=100, deadline=None)
-
-# Values on and around each default threshold, so properties exercise the edges, not just the middle.
-money = st.one_of(
-    st.sampled_from(
-        [
-            Decimal(x)
-            for x in (
-                "0",
-                "29999.99",
-                "30000",
-                "79999.99",
-                "80000",
-                "100000",
-                "1000000",
-                "2399999.99",
-                "2400000",
-                "3000000",
-            )
-        ]
-    ),
-    st.integers(0, 1_000_000_000).map(lambda cents: Decimal(cents) / 100),
-)
-follower_counts = st.one_of(
-    st.sampled_from([0, 499_999, 500_000, 4_999_999, 5_000_000]), st.integers(0, 10**7)
-)
-reputations = st.one_of(st.none(), st.integers(0, 50).map(lambda tenths: Decimal(tenths) / 10))
-rates = st.floats(0, 1)
-
-
-def part_of(whole, percent):
-    return (whole * percent / 100).quantize(CENT, rounding=ROUND_DOWN)
-
-
-@st.composite
-def features_st(draw, newcomer=None, window_days=30):
-    """Internally consistent window features: channel GMV sums to at most total GMV, and so on.
-
-    newcomer=False draws only creators old and active enough to be judged under the default
-    newcomer rule, newcomer=True only those who are not; drawing them directly beats filtering.
-    """
-    rule = POLICY.newcomer
-    onboarding = st.one_of(st.sampled_from([0, 29, 30]), st.integers(0, 3000))
-    active = st.integers(0, window_days)
-    if newcomer is False:
-        onboarding = st.integers(rule.min_days_since_onboarding, 3000)
-        active = st.integers(rule.min_active_days, window_days)
-    elif newcomer is True:
-        if draw(st.booleans()):
-            onboarding = st.integers(0, rule.min_days_since_onboarding - 1)
-        else:
-            active = st.integers(0, rule.min_active_days - 1)
-    gmv = draw(money)
-    live_pct, video_pct, storefront_pct = draw(st.lists(st.integers(0, 100), min_size=3, max_size=3))
-    scale = max(100, live_pct + video_pct + storefront_pct)
-    active_days = draw(active)
-    live_days = draw(st.integers(0, window_days))
-    big_live_days = draw(st.integers(0, live_days))
-    videos_posted = draw(st.integers(0, 300))
-    return Features(
-        days_since_onboarding=draw(onboarding),
-        active_days=active_days,
-        orders=draw(st.integers(0, 10**6)),
-        gmv=gmv,
-        live_gmv=part_of(gmv, Decimal(live_pct * 100) / scale),
-        video_gmv=part_of(gmv, Decimal(video_pct * 100) / scale),
-        storefront_gmv=part_of(gmv, Decimal(storefront_pct * 100) / scale),
-        big_live_gmv=part_of(gmv, draw(st.integers(0, 100))),
-        followers=draw(follower_counts),
-        reputation=draw(reputations),
-        top_category=draw(st.sampled_from(Category.values)) if gmv else None,
-        top_category_gmv=part_of(gmv, draw(st.integers(0, 100))),
-        live_days=live_days,
-        live_sessions=draw(st.integers(live_days, live_days * 3)),
-        big_live_days=big_live_days,
-        videos_posted=videos_posted,
-        entertainment_videos=draw(st.integers(0, videos_posted)),
-        repeat_buyer_rate=draw(rates),
-        refund_rate=draw(rates),
-    )
-
-
-@st.composite
-def wild_features_st(draw):
-    """Anything the type system allows, however inconsistent: decide() must still answer."""
-    decimals = st.decimals(min_value=-(10**9), max_value=10**10, allow_nan=False, places=2)
-    counts = st.integers(-10, 10**8)
-    return Features(
-        days_since_onboarding=draw(counts),
-        active_days=draw(counts),
-        orders=draw(counts),
-        gmv=draw(decimals),
-        live_gmv=draw(decimals),
-        video_gmv=draw(decimals),
-        storefront_gmv=draw(decimals),
-        big_live_gmv=draw(decimals),
-        followers=draw(counts),
-        reputation=draw(
-            st.one_of(st.none(), st.decimals(min_value=-1, max_value=10, allow_nan=False, places=1))
-        ),
-        top_category=draw(st.one_of(st.none(), st.text(max_size=5))),
-        top_category_gmv=draw(decimals),
-        live_days=draw(counts),
-        live_sessions=draw(counts),
-        big_live_days=draw(counts),
-        videos_posted=draw(counts),
-        entertainment_videos=draw(counts),
-        repeat_buyer_rate=draw(st.floats(-1, 100)),
-        refund_rate=draw(st.floats(-1, 100)),
-    )
-
 
 judged_features = features_st(newcomer=False)
 

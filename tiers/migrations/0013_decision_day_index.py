@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tiers', '0011_labels_after_merge'),
+        ('tiers', '0012_run_trigger_api'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,13 @@
+"""The REST API v1: service tokens, endpoints for pipelines and apps, the OpenAPI contract."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ApiConfig(AppConfig):
+    name = "api"
+    verbose_name = _("API")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import schema  # noqa: F401  (registers the token scheme with drf-spectacular)

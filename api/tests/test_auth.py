@@ -1,0 +1,129 @@
+"""Service tokens and sessions: who may call what, revocation at once, throttling with Retry-After."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from api.models import ApiToken
+from api.services import token_hash, token_revoke
+from tiers.models import DailyMetric, RefreshRun
+from tiers.tests.factories import InfluencerFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+BULK = "/api/v1/metrics/bulk/"
+
+
+def test_no_credentials_is_401_with_the_bearer_challenge(api):
+    response = api.get("/api/v1/influencers/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert set(response.json()) == {"detail", "code"}
+
+
+def test_an_unknown_token_is_401(api):
+    api.credentials(HTTP_AUTHORIZATION="Bearer ldr_not-a-token")
+    assert api.get("/api/v1/influencers/").status_code == 401
+
+
+def test_the_command_prints_the_token_once_and_stores_only_its_hash():
+    out, err = io.StringIO(), io.StringIO()
+    call_command("create_api_token", "nightly pipeline", "--scope", "read,write-metrics", stdout=out, stderr=err)
+    secret = out.getvalue().strip()
+
+    token = ApiToken.objects.get()
+    assert token.scope_list == ["read", "write-metrics"]
+    assert token.key_hash == token_hash(secret) and secret not in str(token.__dict__)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert api.get("/api/v1/influencers/").status_code == 200
+    token.refresh_from_db()
+    assert token.last_used_at is not None
+
+
+def test_the_command_refuses_an_unknown_scope():
+    with pytest.raises(Exception, match="write-everything"):
+        call_command("create_api_token", "x", "--scope", "write-everything", stdout=io.StringIO())
+
+
+def test_a_read_token_cannot_write(bearer):
+    api = bearer("read")
+    influencer = InfluencerFactory()
+
+    bulk = api.post(BULK, {"rows": [{"platform_id": influencer.platform_id, "date": "2026-01-01", "gmv": 1}]},
+                    format="json")
+    run = api.post("/api/v1/refresh-runs/")
+
+    assert bulk.status_code == 403 and "write-metrics" in bulk.json()["detail"]
+    assert run.status_code == 403 and "write-runs" in run.json()["detail"]
+    assert not DailyMetric.objects.exists() and not RefreshRun.objects.exists()
+
+
+def test_a_write_token_without_read_cannot_read(bearer):
+    assert bearer("write-metrics").get("/api/v1/influencers/").status_code == 403
+
+
+def test_a_revoked_token_is_refused_at_once(api, make_token):
+    secret = make_token("read")
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert api.get("/api/v1/influencers/").status_code == 200
+
+    token_revoke(token=ApiToken.objects.get(key_hash=token_hash(secret)))
+
+    assert api.get("/api/v1/influencers/").status_code == 401
+
+
+def test_staff_revoke_tokens_in_the_admin_and_are_shown_a_new_one_once(admin_client):
+    response = admin_client.post("/admin/api/apitoken/add/", {"name": "bi export", "scope_choice": ["read"]},
+                                 follow=True)
+    shown = [str(m) for m in response.context["messages"]]
+    token = ApiToken.objects.get()
+    assert token.scopes == "read" and any(token.prefix in m for m in shown)
+
+    admin_client.post("/admin/api/apitoken/", {"action": "revoke_tokens", "_selected_action": [token.pk]})
+
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+
+
+def test_a_staff_session_reads_and_a_plain_login_does_not(api):
+    api.force_login(UserFactory(username="ops1", is_staff=True))
+    assert api.get("/api/v1/influencers/").status_code == 200
+    api.force_login(UserFactory(username="someone"))
+    assert api.get("/api/v1/influencers/").status_code == 403
+
+
+def test_a_session_write_needs_the_csrf_token():
+    staff = UserFactory(username="ops2", is_staff=True, is_superuser=True)
+    api = APIClient(enforce_csrf_checks=True)
+    api.force_login(staff)
+
+    response = api.post(BULK, {"rows": [{"platform_id": "ks-1", "date": "2026-01-01", "gmv": 1}]}, format="json")
+
+    assert response.status_code == 403 and "CSRF" in response.json()["detail"]
+    assert not DailyMetric.objects.exists()
+
+
+@override_settings(LADDER_API_THROTTLE_RATES={"token": "3/min", "user": "3/min", "anon": "3/min"})
+def test_too_many_requests_are_answered_429_with_retry_after(bearer):
+    api = bearer("read")
+    answers = [api.get("/api/v1/policies/").status_code for _ in range(4)]
+    last = api.get("/api/v1/policies/")
+
+    assert answers == [200, 200, 200, 429]
+    assert last.status_code == 429 and int(last["Retry-After"]) > 0
+    assert last.json()["code"] == "throttled"
+
+
+@override_settings(LADDER_API_THROTTLE_RATES={"token": "2/min", "user": "2/min", "anon": "100/min"})
+def test_each_token_and_each_user_is_counted_on_its_own(bearer, make_token):
+    first = bearer("read")
+    assert [first.get("/api/v1/policies/").status_code for _ in range(3)] == [200, 200, 429]
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Bearer {make_token('read')}")
+    assert other.get("/api/v1/policies/").status_code == 200
+    staff = APIClient()
+    staff.force_login(UserFactory(username="ops3", is_staff=True))
+    assert [staff.get("/api/v1/policies/").status_code for _ in range(3)] == [200, 200, 429]
