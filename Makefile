@@ -30,9 +30,10 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; } || \
 		echo "chromium is not installed: run 'sudo apt-get install chromium fonts-noto-cjk' for the browser tests"
 
-# Screenshots of /plan/ on a phone and a desktop, in Chinese and English, into docs/screenshots/.
+# Screenshots of /plan/ on a phone and a desktop, in Chinese and English, and of the ops desk, into docs/screenshots/.
 screenshots: $(VENV)/.installed-test chromium
 	LADDER_SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest coaching/tests/e2e -k fits
+	LADDER_SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest ops/tests/e2e
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench

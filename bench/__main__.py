@@ -30,7 +30,7 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true", help="keep the benchmark database seeded by an earlier run")
     parser.add_argument("--import-rows", type=int, default=1_000_000, help="rows of the metric file imported")
     parser.add_argument("--api-rows", type=int, default=1_000_000, help="rows posted through metrics/bulk")
-    parser.add_argument("--only", choices=["import", "api"], help="run only these steps (after seeding)")
+    parser.add_argument("--only", choices=["tiers", "import", "api"], help="run only these steps (after seeding)")
     args = parser.parse_args()
 
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
@@ -49,7 +49,7 @@ def main() -> int:
              "--no-logins", "--no-progress"], env)
         seed_seconds = time.perf_counter() - started
     stage("analyze", env)
-    if args.only is None:
+    if args.only in (None, "tiers"):
         tiers(env, seed_seconds)
     if args.only in (None, "import"):
         metric_import(env, args.import_rows)
@@ -86,6 +86,10 @@ def tiers(env, seed_seconds):
     stage("reset", env)
     full = stage("refresh", env)
     unchanged = stage("refresh", env)
+    stage("whatif_reset", env)
+    whatif = stage("whatif", env)
+    stage("whatif_reset", env)
+    dashboard = stage("dashboard", env)
     stage("reset_coaching", env)
     assigned = stage("assign", env)
     reassigned = stage("assign", env)
@@ -97,6 +101,8 @@ def tiers(env, seed_seconds):
          "target ≤ 3×"),
         ("refresh, nothing changed", unchanged["seconds"], unchanged["peak_mb"],
          unchanged["seconds"] / floor["seconds"], "target ≤ 1.5×"),
+        ("what-if of a draft (≤ full refresh)", whatif["seconds"], whatif["peak_mb"],
+         whatif["seconds"] / floor["seconds"], f"{whatif['seconds'] / full['seconds']:.2f}× the full refresh"),
         ("programme assignment (everyone enrolled)", assigned["seconds"], assigned["peak_mb"],
          assigned["seconds"] / floor["seconds"], ""),
         ("programme assignment, nothing changed", reassigned["seconds"], reassigned["peak_mb"],
@@ -109,6 +115,9 @@ def tiers(env, seed_seconds):
         print(f"{name:40} {seconds:9.2f} {peak_text} {ratio_text}  {note}")
     print(f"\ndecisions written: {full['decisions']:,} for {full['total']:,} creators in the full refresh, "
           f"{unchanged['decisions']:,} in the second")
+    print(f"what-if: {whatif['moved']:,} of {whatif['total']:,} creators would move; it wrote nothing to them")
+    print(f"ops dashboard (/ops/) server time: {dashboard['best_seconds']:.3f} s, {dashboard['queries']} queries "
+          f"(best of three, view and template)")
     print(f"assignment changes: {assigned['changes']:,} ({assigned['enrolled']:,} enrolments) in the first pass, "
           f"{reassigned['changes']:,} in the second")
 

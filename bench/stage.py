@@ -167,6 +167,55 @@ def import_reset() -> None:
         cursor.execute("VACUUM ANALYZE tiers_influencer")
 
 
+# ---------------------------------------------------------------- the ops desk
+
+WHATIF_DRAFT = "bench what-if"
+
+
+def whatif_reset() -> None:
+    """Drop the drafts (and their previews) an earlier run left."""
+    from tiers.models import TierPolicy
+
+    TierPolicy.objects.filter(name=WHATIF_DRAFT, status="draft").delete()
+
+
+def whatif() -> dict:
+    """A draft lowering the mid line by a fifth, previewed over everyone in this process, chunk after chunk."""
+    from ops.whatif import whatif_run_sync
+    from tiers.models import TierPolicy
+    from tiers.services import policy_clone, policy_update_draft
+
+    draft = policy_clone(policy=TierPolicy.objects.published().get(), by=None)
+    rules = dict(draft.rules)
+    rules["mid"] = {**rules["mid"], "promote_gmv": "80000", "keep_gmv": "64000"}
+    draft = policy_update_draft(policy=draft, rules=rules, name=WHATIF_DRAFT, by=None)
+    preview = whatif_run_sync(policy=draft)
+    assert preview.status == "succeeded", preview.error
+    return {"total": preview.total, "moved": sum(preview.summary["moves"].values())}
+
+
+def dashboard() -> dict:
+    """The /ops/ page rendered server-side (view and template, no network): the best of three, and its queries."""
+    from django.contrib.auth import get_user_model
+    from django.test import RequestFactory
+    from django.test.utils import CaptureQueriesContext
+
+    from ops.views import dashboard as view
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-ops", defaults={"is_staff": True,
+                                                                                      "is_superuser": True})
+    timings = []
+    for _attempt in range(3):
+        request = RequestFactory().get("/ops/")
+        request.user = user
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            response = view(request)
+            timings.append(time.perf_counter() - started)
+        assert response.status_code == 200
+    return {"best_seconds": round(min(timings), 3), "queries": len(queries.captured_queries)}
+
+
 def api_token() -> dict:
     """A write-metrics token for the API bench (the secret is printed: this is a throwaway bench database)."""
     from api.services import token_create
@@ -174,7 +223,8 @@ def api_token() -> dict:
     return {"token": token_create(name="bench", scopes="write-metrics")[1]}
 
 
-STAGES = {"floor": floor, "reset": reset, "refresh": refresh, "analyze": analyze, "assign": assign,
+STAGES = {"whatif_reset": whatif_reset, "whatif": whatif, "dashboard": dashboard,
+          "floor": floor, "reset": reset, "refresh": refresh, "analyze": analyze, "assign": assign,
           "reset_coaching": reset_coaching, "import_file": import_file, "import": import_run,
           "import_copy_floor": import_copy_floor, "import_reset": import_reset, "api_token": api_token}
 

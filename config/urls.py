@@ -20,4 +20,5 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("", include("tiers.urls")),
     path("", include("coaching.urls")),
+    path("", include("ops.urls")),
 ]

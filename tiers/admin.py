@@ -3,6 +3,8 @@
 import datetime
 import uuid
 
+from axes import admin as axes_admin
+from axes.models import AccessAttempt
 from celery.schedules import ParseException
 from celery.schedules import crontab as celery_crontab
 from django import forms
@@ -16,20 +18,47 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
-from axes import admin as axes_admin
-from axes.models import AccessAttempt
 from django_celery_beat import admin as beat_admin
-from django_celery_beat.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule
+from django_celery_beat.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    SolarSchedule,
+)
 
 from . import outbox
-from .admin_base import JSON_TOO_DEEP, ReadOnlyAdmin, ReadOnlyInline, StaffAdmin, StaffAdminMixin, StaffInlineMixin
+from .admin_base import (
+    JSON_TOO_DEEP,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    StaffAdmin,
+    StaffAdminMixin,
+    StaffInlineMixin,
+)
 from .admin_paging import EstimatedCountPaginator
 from .choices import OVERRIDE_VALUES, PolicyStatus, RunStatus, RunTrigger
-from .models import DailyMetric, ImportBatch, Influencer, RefreshRun, TierDecision, TierOverride, TierPolicy
-from .refresh import REFRESH_REQUEST_FAILED, RefreshError, refresh_for_policy, refresh_request, refresh_request_message
+from .forms import BulkOverrideForm
+from .models import (
+    DailyMetric,
+    ImportBatch,
+    Influencer,
+    RefreshRun,
+    TierDecision,
+    TierOverride,
+    TierPolicy,
+)
+from .policy_form import TierPolicyForm, comparison_table
+from .policy_form import fieldsets as policy_fieldsets
+from .refresh import (
+    REFRESH_REQUEST_FAILED,
+    RefreshError,
+    refresh_for_policy,
+    refresh_request,
+    refresh_request_message,
+)
 from .rules import PolicyError, PolicyRules
 from .selectors import explain_now
-from .forms import BulkOverrideForm
 from .services import (
     BULK_OVERRIDE_MAX,
     BULK_OVERRIDE_TOO_MANY,
@@ -230,31 +259,45 @@ def _value_label(value: str) -> str:
     return labels.get(value, value or "")
 
 
-class TierPolicyForm(forms.ModelForm):
-    class Meta:
-        model = TierPolicy
-        fields = ("name", "rules", "notes")
-
-    def clean_rules(self):
-        try:
-            return PolicyRules.from_json(self.cleaned_data["rules"]).to_json()
-        except PolicyError as exc:
-            raise forms.ValidationError(list(exc.errors)) from None
-
-
 @admin.register(TierPolicy)
 class TierPolicyAdmin(StaffAdmin):
     form = TierPolicyForm
-    list_display = ("version", "name", "status", "published_at", "published_by", "created_by", "updated_by")
+    list_display = ("version", "name", "status", "published_at", "published_by", "created_by", "updated_by", "whatif")
     list_filter = ("status",)
     readonly_fields = ("version", "status", "published_at", "published_by", "created_by", "created_at", "updated_by",
-                       "updated_at")
+                       "updated_at", "compared_with_published", "whatif")
     actions = ("clone_to_draft", "publish")
+
+    class Media:
+        css = {"all": ["css/policy_admin.css"]}
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.status != PolicyStatus.DRAFT:
             return (*self.readonly_fields, "name", "rules", "notes")  # published versions are immutable
         return self.readonly_fields
+
+    def get_fieldsets(self, request, obj=None):
+        about = (_("Version"), {"fields": ["version", "status", "whatif", "published_at", "published_by", "created_by",
+                                           "created_at", "updated_by", "updated_at"]})
+        compared = (_("Compared with the published version"), {"fields": ["compared_with_published"]})
+        if obj is not None and obj.status != PolicyStatus.DRAFT:
+            return [(None, {"fields": ["name", "notes"]}), compared, about]
+        # A draft is edited rule by rule, each field with its unit; the JSON is what gets stored.
+        return [*policy_fieldsets(), compared, about] if obj is not None else policy_fieldsets()
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        published = TierPolicy.objects.published().first()
+        return type(form.__name__, (form,), {"published_rules": published.rules if published else None})
+
+    @admin.display(description=_("side by side"))
+    def compared_with_published(self, obj):
+        published = TierPolicy.objects.published().first()
+        return comparison_table(obj.rules, published.rules if published else None)
+
+    @admin.display(description=_("what-if"))
+    def whatif(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("ops:policy_whatif", args=[obj.pk]), _("preview / publish"))
 
     def has_change_permission(self, request, obj=None):
         # Only a draft changes; a published or archived version is read, cloned, never saved again.

@@ -501,6 +501,8 @@ class TierDecision(models.Model):
         indexes = [
             models.Index(fields=["influencer", "-created_at"], name="decision_history"),
             models.Index(fields=["refresh_run"], name="decision_run"),
+            # The ops dashboard's movements per day and flap report read the last 90 days.
+            models.Index(fields=["decided_on"], name="decision_day"),
         ]
 
     def __str__(self):

@@ -462,7 +462,7 @@ def _columns(state: TierState) -> tuple:
 class RunContext:
     """What every chunk of a run shares, read once per chunk without locking the run."""
 
-    run_id: int
+    run_id: int | None  # None: a what-if, which writes nothing
     policy_id: int
     rules: PolicyRules
     today: datetime.date
@@ -540,17 +540,43 @@ def refresh_chunk_apply(*, run_id: int, index: int) -> bool:
     writes = ChunkWrites()
     if context.replay is not None:
         _reenact_overrides(chunk, context, states, writes, since=context.overrides_since, until=context.as_of)
-    pins = _pins(chunk, context)
-    features = window_features(first_id=chunk.first_id, last_id=chunk.last_id, today=context.today,
-                               window_days=context.rules.window_days, ids=chunk.influencer_ids,
-                               onboarded={c.influencer_id: c.onboarded_on for c in creators})
-    _decide(context, creators, states, features, pins, writes)
+    _read_and_decide(chunk, context, creators, states, writes)
     if context.last_replay_day:  # and what staff pinned after the last replayed day first ran
         _reenact_overrides(chunk, context, states, writes, since=context.as_of, until=None)
     writes.states = [StateRow(c.influencer_id, *_columns(states[c.influencer_id])) for c in creators
                      if states[c.influencer_id] != c.stored]
     _write(chunk, context, writes)
     return True
+
+
+def _read_and_decide(chunk: RefreshChunk, context: RunContext, creators: list[CreatorRow], states: dict[int, TierState],
+                     writes: ChunkWrites) -> None:
+    """The chunk's pins and window features, then the rules for each creator: `states` and `writes` become
+    what a refresh decides (nothing is written here)."""
+    pins = _pins(chunk, context)
+    features = window_features(first_id=chunk.first_id, last_id=chunk.last_id, today=context.today,
+                               window_days=context.rules.window_days, ids=chunk.influencer_ids,
+                               onboarded={c.influencer_id: c.onboarded_on for c in creators})
+    _decide(context, creators, states, features, pins, writes)
+
+
+def chunk_preview(*, first_id: int, last_id: int, rules: PolicyRules, policy_id: int, today: datetime.date,
+                  as_of: datetime.datetime) -> tuple[list[CreatorRow], ChunkWrites]:
+    """What a refresh under `rules` as of `today` would decide for the creators with ids in [first_id, last_id],
+    read and decided exactly as a refresh chunk is, and written nowhere (the policy what-if).
+
+    `writes.decisions` holds the ledger rows a refresh would append (one per creator whose tier or type
+    would change, with the explanation), `writes.counts` its counters.
+    """
+    chunk = RefreshChunk(first_id=first_id, last_id=last_id, influencer_ids=None)
+    context = RunContext(run_id=None, policy_id=policy_id, rules=rules, today=today, as_of=as_of,
+                         cause=DecisionCause.POLICY_CHANGE)
+    tune_for_batch()
+    creators = _creators(chunk)
+    states = {c.influencer_id: c.stored for c in creators}
+    writes = ChunkWrites()
+    _read_and_decide(chunk, context, creators, states, writes)
+    return creators, writes
 
 
 def _claim_chunk(*, run_id: int, index: int) -> RefreshChunk | None:

@@ -9,8 +9,8 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseStopPolling
+
+from config.progress import progress_response
 
 from . import outbox
 from .choices import IMPORT_RUNNING
@@ -70,7 +70,6 @@ def import_list(request):
 
 @importer_required
 @require_GET
-@vary_on_headers("HX-Request")
 def import_detail(request, batch_id: int):
     """One import: its check report, then its progress, counts and rejected rows. htmx polls the
     batch fragment while a worker is on it and stops when it is done."""
@@ -78,14 +77,7 @@ def import_detail(request, batch_id: int):
     running = batch.status in IMPORT_RUNNING
     context = {"batch": batch, "running": running, "shape": shape_text(batch.report.get("file")),
                "rejections": [] if running else list(batch.rejections.order_by("line")[:SHOWN_REJECTIONS])}
-    if request.htmx:
-        response = render(request, "tiers/import_detail.html#batch", context)
-        if not running:
-            stop = HttpResponseStopPolling(response.content)
-            stop["Vary"] = "HX-Request"
-            return stop
-        return response
-    return render(request, "tiers/import_detail.html", context)
+    return progress_response(request, "tiers/import_detail.html", "batch", context, running=running)
 
 
 @importer_required

@@ -93,7 +93,7 @@ GETTEXT_CALLS = {
     **dict.fromkeys(("pgettext", "pgettext_lazy"), (0, 1, None)),
     **dict.fromkeys(("npgettext", "npgettext_lazy"), (0, 1, 2)),
 }
-SOURCE_APPS = ("coaching", "tiers", "config", "demo", "api", "audit")
+SOURCE_APPS = ("coaching", "tiers", "config", "demo", "api", "audit", "ops")
 
 
 def python_sources() -> list[Path]:

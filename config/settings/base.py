@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "tiers",
     "coaching",
     "audit",  # after tiers and coaching: its admin extends the user admin they set up
+    "ops",
     "demo",
     "api",
 ]
@@ -294,3 +295,6 @@ LADDER_AFTER_DECISION = ["coaching.services.assignment_after_decision"]
 # the import under 300 MB; a bigger sheet is refused with a request to save it as CSV, which streams.
 LADDER_IMPORT_MAX_BYTES = env.int("LADDER_IMPORT_MAX_MB", default=1024) * 1024 * 1024
 LADDER_IMPORT_XLSX_MAX_BYTES = env.int("LADDER_IMPORT_XLSX_MAX_MB", default=80) * 1024 * 1024
+
+# The policy what-if warns when the draft would demote more than this share of the creators it previews.
+LADDER_WHATIF_DEMOTION_WARNING = env.float("LADDER_WHATIF_DEMOTION_WARNING", default=0.05)
