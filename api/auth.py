@@ -83,6 +83,7 @@ class StaffOrScope(permissions.BasePermission):
 
 class CanRead(StaffOrScope):
     scope = Scope.READ
+    perm = "tiers.view_influencer"  # staff who may see creators in the admin; any staff login is not enough
 
 
 class CanWriteMetrics(StaffOrScope):
