@@ -40,7 +40,7 @@ def ops():
 @pytest.fixture(autouse=True)
 def _nothing_leaves(monkeypatch):
     monkeypatch.setattr("tiers.tasks.send_chunks", lambda **kwargs: None)
-    monkeypatch.setattr("tiers.tasks.after_decision.delay", lambda *args, **kwargs: None)
+    monkeypatch.setattr("tiers.outbox.send_task", lambda **kwargs: None)
 
 
 def test_the_analysts_group_holds_view_permissions_only():
