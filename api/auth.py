@@ -7,6 +7,11 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions, permissions, throttling
 
+from config.security import (
+    login_attempt_allowed,
+    login_attempt_failed,
+    token_credentials,
+)
 from tiers.models import Influencer
 
 from .models import ApiToken, Scope
@@ -14,6 +19,7 @@ from .services import token_for_secret
 
 TOKEN_INVALID = _("Invalid or revoked API token.")
 TOKEN_MALFORMED = _("Send the token as 'Authorization: Bearer <token>'.")
+TOKEN_LOCKED = _("Too many wrong API tokens from this address: locked for a while. Ops can unlock it in the admin.")
 NEEDS_SCOPE = _("This needs a token with the {scope} scope, or a staff login with the permission for it.")
 NEEDS_CREATOR = _("Only a creator's own login reaches their plan.")
 
@@ -47,8 +53,13 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             secret = header[1].decode()
         except UnicodeError:
             raise exceptions.AuthenticationFailed(TOKEN_MALFORMED) from None
+        # Wrong tokens count like wrong passwords (django-axes): the same limit, cool-off and staff unlock.
+        credentials = token_credentials(request._request)
+        if not login_attempt_allowed(request._request, credentials=credentials):
+            raise exceptions.Throttled(wait=settings.AXES_COOLOFF_TIME.total_seconds(), detail=str(TOKEN_LOCKED))
         token = token_for_secret(secret)
         if token is None:
+            login_attempt_failed(request._request, credentials=credentials)
             raise exceptions.AuthenticationFailed(TOKEN_INVALID)
         return ServiceUser(token), token
 

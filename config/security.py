@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.exceptions import ValidationError
 from django.dispatch import receiver
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
@@ -87,6 +88,9 @@ def locked_out_response(request, original_response=None, credentials=None):
     """What django-axes answers a locked-out login with (AXES_LOCKOUT_CALLABLE), on the site and the admin: 429."""
     minutes = max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
     message = ngettext(*LOCKED_OUT, minutes) % {"minutes": minutes}
+    if request.path.startswith("/api/"):  # an API caller reads JSON, as from every other API answer
+        retry_after = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+        return JsonResponse({"detail": message, "code": "locked_out"}, status=429, headers={"Retry-After": retry_after})
     return render(request, "registration/locked_out.html", {"message": message}, status=429)
 
 

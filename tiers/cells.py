@@ -57,6 +57,7 @@ class Problem(enum.StrEnum):
     AMBIGUOUS_DATE = "ambiguous_date"
     TOO_LONG = "too_long"
     UNKNOWN_CATEGORY = "unknown_category"
+    NUL_CHARACTER = "nul_character"
 
 
 PROBLEM_TEXT = {
@@ -72,6 +73,7 @@ PROBLEM_TEXT = {
     Problem.AMBIGUOUS_DATE: _("day and month could be either way round: name the format (--date-format %m/%d/%Y)"),
     Problem.TOO_LONG: _("longer than {limit} characters"),
     Problem.UNKNOWN_CATEGORY: _("unknown category: use one of {limit}"),
+    Problem.NUL_CHARACTER: _("contains a NUL character, which no text may hold"),
 }
 
 
@@ -184,8 +186,10 @@ def parse(source: str, column: Column, *, into: str, date_format: str | None = N
     if column.kind == Kind.DATE:
         rest = _date_steps(t, into, date_format)
     elif column.kind == Kind.TEXT:
-        rest = [{f"{into}.value": t, problem_column(into): _problem_if(t.str.len_chars() > column.max_length,
-                                                                       Problem.TOO_LONG)}]
+        # PostgreSQL text cannot hold NUL: refused here, as a bad cell, not by the database mid-block.
+        problem = (pl.when(t.str.contains("\x00", literal=True)).then(pl.lit(Problem.NUL_CHARACTER.value))
+                   .when(t.str.len_chars() > column.max_length).then(pl.lit(Problem.TOO_LONG.value)))
+        rest = [{f"{into}.value": t, problem_column(into): problem}]
     elif column.kind == Kind.CATEGORY:
         rest = [{f"{into}.value": _category_key(t).replace_strict(category_lookup(), default=None,
                                                                      return_dtype=pl.String)},

@@ -322,24 +322,9 @@ def _sentence(column: str, reason, value: pl.Expr | None = None) -> pl.Expr:
 
 
 @dataclass
-class BlockResult:
-    """What one block of rows did; handed to the caller inside the block's transaction."""
-
-    first_line: int
-    last_line: int
-    rows: int = 0
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    creators_created: int = 0
-    earliest_changed: datetime.date | None = None
-    # line, cells (list of text), extra, reason, and problems: the reason's parts as {column, message}
-    rejections: pl.DataFrame | None = None
-
-
-@dataclass
 class IngestTotals:
+    """What rows did to the stored metrics: of one block, or summed over a file or a request."""
+
     rows: int = 0
     new: int = 0
     updated: int = 0
@@ -348,7 +333,7 @@ class IngestTotals:
     creators_created: int = 0
     earliest_changed: datetime.date | None = None
 
-    def add(self, block: BlockResult) -> None:
+    def add(self, block: "IngestTotals") -> None:
         self.rows += block.rows
         self.new += block.new
         self.updated += block.updated
@@ -357,6 +342,16 @@ class IngestTotals:
         self.creators_created += block.creators_created
         if block.earliest_changed and (self.earliest_changed is None or block.earliest_changed < self.earliest_changed):
             self.earliest_changed = block.earliest_changed
+
+
+@dataclass(kw_only=True)
+class BlockResult(IngestTotals):
+    """What one block of rows did; handed to the caller inside the block's transaction."""
+
+    first_line: int
+    last_line: int
+    # line, cells (list of text), extra, reason, and problems: the reason's parts as {column, message}
+    rejections: pl.DataFrame | None = None
 
 
 MISSING_CREATE, MISSING_REPORT = "create", "report"

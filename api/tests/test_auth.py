@@ -3,10 +3,14 @@
 import io
 
 import pytest
+from axes.models import AccessAttempt
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.test import override_settings
+from django.urls import reverse
 from rest_framework.test import APIClient
 
+from api.auth import TOKEN_LOCKED
 from api.models import ApiToken
 from api.services import token_hash, token_revoke
 from tiers.models import DailyMetric, RefreshRun
@@ -26,6 +30,30 @@ def test_no_credentials_is_401_with_the_bearer_challenge(api):
 def test_an_unknown_token_is_401(api):
     api.credentials(HTTP_AUTHORIZATION="Bearer ldr_not-a-token")
     assert api.get("/api/v1/influencers/").status_code == 401
+
+
+def test_wrong_tokens_lock_their_address_out_like_wrong_passwords_and_ops_unlock_it(make_token, settings, admin_client):
+    good = make_token()
+    pipeline = APIClient(REMOTE_ADDR="203.0.113.9")
+    pipeline.credentials(HTTP_AUTHORIZATION="Bearer ldr_guessed")
+    wrong = [pipeline.get("/api/v1/influencers/") for _ in range(settings.AXES_FAILURE_LIMIT)]
+
+    # the last wrong token reaches the limit: that answer already says so, as JSON like every API answer
+    assert [r.status_code for r in wrong] == [401] * (settings.AXES_FAILURE_LIMIT - 1) + [429]
+    assert wrong[-1]["Content-Type"] == "application/json" and wrong[-1].json()["code"] == "locked_out"
+
+    pipeline.credentials(HTTP_AUTHORIZATION=f"Bearer {good}")
+    locked = pipeline.get("/api/v1/influencers/")
+    elsewhere = APIClient(REMOTE_ADDR="198.51.100.7")
+    elsewhere.credentials(HTTP_AUTHORIZATION=f"Bearer {good}")
+
+    assert locked.status_code == 429 and int(locked["Retry-After"]) > 0
+    assert locked.json()["detail"].startswith(str(TOKEN_LOCKED))
+    assert elsewhere.get("/api/v1/influencers/").status_code == 200
+
+    attempts = list(AccessAttempt.objects.values_list("pk", flat=True))
+    admin_client.post(reverse("admin:axes_accessattempt_changelist"), {"action": "unlock", "_selected_action": attempts})
+    assert pipeline.get("/api/v1/influencers/").status_code == 200
 
 
 def test_the_command_prints_the_token_once_and_stores_only_its_hash():
@@ -88,9 +116,17 @@ def test_staff_revoke_tokens_in_the_admin_and_are_shown_a_new_one_once(admin_cli
     assert token.revoked_at is not None
 
 
-def test_a_staff_session_reads_and_a_plain_login_does_not(api):
-    api.force_login(UserFactory(username="ops1", is_staff=True))
+def _ops(username):
+    user = UserFactory(username=username, is_staff=True)
+    user.groups.add(Group.objects.get(name="ops"))
+    return user
+
+
+def test_ops_read_with_a_session_and_staff_without_the_permission_or_a_plain_login_do_not(api):
+    api.force_login(_ops("ops1"))
     assert api.get("/api/v1/influencers/").status_code == 200
+    api.force_login(UserFactory(username="staff_no_perms", is_staff=True))
+    assert api.get("/api/v1/influencers/").status_code == 403
     api.force_login(UserFactory(username="someone"))
     assert api.get("/api/v1/influencers/").status_code == 403
 
@@ -125,5 +161,5 @@ def test_each_token_and_each_user_is_counted_on_its_own(bearer, make_token):
     other.credentials(HTTP_AUTHORIZATION=f"Bearer {make_token('read')}")
     assert other.get("/api/v1/policies/").status_code == 200
     staff = APIClient()
-    staff.force_login(UserFactory(username="ops3", is_staff=True))
+    staff.force_login(_ops("ops3"))
     assert [staff.get("/api/v1/policies/").status_code for _ in range(3)] == [200, 200, 429]

@@ -73,6 +73,21 @@ def test_one_bad_row_writes_nothing_and_names_that_row_and_field(writer, today):
     assert stored() == before
 
 
+@pytest.mark.parametrize("field", ["platform_id", "handle"])
+def test_a_nul_character_in_text_is_a_named_bad_cell_not_a_database_error(writer, today, field):
+    influencer = InfluencerFactory()
+    rows = rows_for(influencer, 2, today)
+    rows[1][field] = "ks\x00evil"
+    before = stored()
+
+    response = writer.post(BULK, {"rows": rows}, format="json", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 400
+    assert [(e["index"], e["field"]) for e in response.json()["errors"]] == [(1, field)]
+    assert "NUL" in response.json()["errors"][0]["message"]
+    assert stored() == before
+
+
 def test_messages_are_the_import_s_own_in_the_caller_s_language(writer, today):
     influencer = InfluencerFactory()
     rows = [{"platform_id": influencer.platform_id, "date": (today + datetime.timedelta(days=3)).isoformat(), "gmv": 1}]

@@ -16,6 +16,7 @@ from demo.population import demo_logins_ensure
 from tiers.choices import Tier
 from tiers.models import TierOverride
 from tiers.refresh import refresh_run_sync
+from tiers.tasks import after_decision
 from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
 
 pytestmark = pytest.mark.django_db
@@ -126,7 +127,8 @@ def test_upholding_replies_closes_and_tells_the_creator(client, ops):
 def test_overriding_pins_the_tier_closes_the_request_and_tells_the_creator(client, ops, monkeypatch,
                                                                           django_capture_on_commit_callbacks):
     told = []
-    monkeypatch.setattr("tiers.tasks.after_decision.delay", told.append)
+    monkeypatch.setattr("tiers.outbox.send_task",
+                        lambda *, name, args: told.append(args[0]) if name == after_decision.name else None)
     review = _requests(1)[0]
 
     with django_capture_on_commit_callbacks(execute=True):

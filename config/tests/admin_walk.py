@@ -8,15 +8,26 @@ from pathlib import Path
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.test import RequestFactory
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django_celery_beat.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule
+from django_celery_beat.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    SolarSchedule,
+)
 
 from api.services import token_create, token_revoke
 from coaching.choices import ReviewSubject
 from coaching.models import Program
 from coaching.reviews import review_reply, review_request_create
-from coaching.services import assignment_run, coaching_note_create, product_select, traffic_reward_grant
+from coaching.services import (
+    assignment_run,
+    coaching_note_create,
+    product_select,
+    traffic_reward_grant,
+)
 from coaching.tests.factories import ProgramFactory, pool_with_products
 from config.security import login_attempt_failed
 from tiers.choices import OverrideField, Tier
@@ -152,3 +163,16 @@ def browser_form(response, model) -> tuple[dict, dict]:
     reader.feed(response.content.decode())
     data = {name: value.removeprefix("\n") for name, value in reader.data.items()}
     return data, reader.fields
+
+
+def custom_url(name, obj):
+    """An admin's own URL by name: with the object's id where the URL takes one."""
+    try:
+        return reverse(f"admin:{name}")
+    except NoReverseMatch:
+        return reverse(f"admin:{name}", args=[obj.pk])
+
+
+def snapshot():
+    """Every row of every registered model, to show that a refused request changed nothing."""
+    return {model._meta.label: sorted(map(repr, model._default_manager.values())) for model, _ in registered()}

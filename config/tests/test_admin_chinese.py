@@ -8,8 +8,8 @@ from django.contrib.admin.utils import label_for_field
 from django.test import RequestFactory
 from django.utils import translation
 
-from config.tests.admin_walk import registered, url
 from coaching.models import PlaybookRule
+from config.tests.admin_walk import registered, url
 from tiers.models import TierPolicy
 
 pytestmark = pytest.mark.django_db

@@ -3,13 +3,21 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from coaching.models import Enrollment, Program, ReviewRequest
-from config.tests.admin_walk import browser_form, custom_url_names, declared_actions, registered, url
+from config.tests.admin_walk import (
+    browser_form,
+    custom_url,
+    custom_url_names,
+    declared_actions,
+    registered,
+    snapshot,
+    url,
+)
+from demo.population import demo_logins_ensure
 from tiers.admin_base import StaffAdminMixin, StaffInlineMixin
 from tiers.choices import PolicyStatus
-from demo.population import demo_logins_ensure
 from tiers.models import DailyMetric, TierOverride, TierPolicy
 from tiers.tests.factories import UserFactory
 
@@ -24,17 +32,6 @@ def viewer():
     return user
 
 
-def _custom_url(name, obj):
-    try:
-        return reverse(f"admin:{name}")
-    except NoReverseMatch:
-        return reverse(f"admin:{name}", args=[obj.pk])
-
-
-def _snapshot():
-    return {model._meta.label: sorted(map(repr, model._default_manager.values())) for model, _ in registered()}
-
-
 def test_every_admin_follows_the_staff_rules():
     """The rules (403 on a refused action, JSON without NaN…) live in StaffAdminMixin: no admin escapes them."""
     outside = [model._meta.label for model, model_admin in registered() if not isinstance(model_admin, StaffAdminMixin)]
@@ -46,7 +43,7 @@ def test_every_admin_follows_the_staff_rules():
 
 def test_a_view_only_staff_user_is_refused_every_write(client, admin_world, viewer):
     client.force_login(viewer)
-    before = _snapshot()
+    before = snapshot()
     answers, reads = {}, {}
 
     for model, model_admin in registered():
@@ -65,11 +62,11 @@ def test_a_view_only_staff_user_is_refused_every_write(client, admin_world, view
                 url(model, "changelist"), {"action": action, "_selected_action": [obj.pk], "index": 0}
             ).status_code
         for name in custom_url_names(model_admin):
-            answers[(label, f"POST {name}")] = client.post(_custom_url(name, obj), {}).status_code
+            answers[(label, f"POST {name}")] = client.post(custom_url(name, obj), {}).status_code
 
     assert {key: code for key, code in answers.items() if code != 403} == {}
     assert {label: codes for label, codes in reads.items() if codes != (200, 200)} == {}  # looking is allowed
-    assert _snapshot() == before
+    assert snapshot() == before
 
 
 def test_the_refresh_button_needs_its_own_permission(client, viewer, monkeypatch):

@@ -12,9 +12,9 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from coaching.choices import NotificationKind
 from coaching.models import Notification
-from conftest import _use_broker, start_worker, stop_worker
 from config.celery_app import app as celery_app
 from config.embedded_redis import EmbeddedRedis, reachable
+from conftest import _use_broker, start_worker, stop_worker
 from tiers.choices import RunStatus, RunTrigger
 from tiers.models import OutboxMessage, RefreshRun, TierDecision, TierPolicy
 from tiers.outbox import JOBS_UNAVAILABLE

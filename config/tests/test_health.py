@@ -7,10 +7,10 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
 
-from conftest import start_worker, stop_worker
 from config.celery_app import app as celery_app
 from config.embedded_redis import free_port
 from config.health import DEEP_CACHE_SECONDS, TOKEN_HEADER
+from conftest import start_worker, stop_worker
 
 TOKEN = "monitor-token-for-tests"
 

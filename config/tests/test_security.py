@@ -182,7 +182,7 @@ def test_staff_sessions_expire_after_a_short_idleness_and_creators_keep_theirs(c
 
 
 def test_production_cookies_are_secure():
-    from config.tests.test_settings import _manage, PRODUCTION_ENV
+    from config.tests.test_settings import PRODUCTION_ENV, _manage
 
     printed = _manage("shell", "-c", "from django.conf import settings as s; print(s.SESSION_COOKIE_SECURE, "
                       "s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, s.CSRF_COOKIE_HTTPONLY)", env=PRODUCTION_ENV)

@@ -14,6 +14,7 @@ from audit.models import AuditAction, AuditEntry
 from tiers.choices import OverrideField, Tier
 from tiers.models import OverrideBatch, TierDecision, TierOverride
 from tiers.services import override_bulk_apply, override_bulk_preview
+from tiers.tasks import after_decision
 from tiers.tests.factories import InfluencerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -24,9 +25,14 @@ PIN = reverse("admin:tiers_influencer_pin")
 
 @pytest.fixture
 def told_creators(monkeypatch):
-    """The decisions whose creators are told (after_decision tasks sent on commit)."""
+    """The decisions whose creators are told (after_decision tasks the outbox sends after commit)."""
     told = []
-    monkeypatch.setattr("tiers.tasks.after_decision.delay", told.append)
+
+    def send_task(*, name, args):
+        if name == after_decision.name:
+            told.append(args[0])
+
+    monkeypatch.setattr("tiers.outbox.send_task", send_task)
     return told
 
 
