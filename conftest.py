@@ -105,7 +105,7 @@ def redis_url():
     url = os.environ.get("REDIS_URL")
     if url:
         if not reachable(url):
-            pytest.fail(f"REDIS_URL={url} is not reachable; start Redis (see DEVELOPERS.md).")
+            pytest.fail(f"REDIS_URL={url} is not reachable; start Redis (see the README).")
         _use_broker(url)
         yield url
         return
