@@ -58,7 +58,10 @@ def launcher(tmp_path):
 
 def test_make_run_serves_health_admin_and_a_worker_on_embedded_defaults(launcher):
     proc, base_url = launcher
-    descendants = psutil.Process(proc.pid).children(recursive=True)
+    # The site answers before every process is up (the workers start their pools on their own time).
+    deadline = time.monotonic() + 60
+    while len(descendants := psutil.Process(proc.pid).children(recursive=True)) < 5 and time.monotonic() < deadline:
+        time.sleep(0.5)
     assert len(descendants) >= 5  # redis-server, web, worker (+ its pool), the health queue's worker, beat
 
     # the deep check's probe is answered by the health queue's own worker
