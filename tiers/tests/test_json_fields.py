@@ -1,7 +1,5 @@
 """The tier engine's JSON columns hold only what the code reads: checked in forms, models and the database."""
 
-import json
-
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
