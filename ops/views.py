@@ -1,5 +1,7 @@
 """Staff pages of the ops desk: dashboard, policy what-if and publish, refresh, exports; thin, permission-checked."""
 
+import functools
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404
@@ -63,8 +65,15 @@ def staff_may(permission: str):
     return decorate
 
 
-def _label(choices, value) -> str:
-    return str(dict(choices).get(value, "")) if value else ""
+@functools.cache
+def _labels(choices_class) -> dict:
+    # Built once per choice set, not per exported cell: an export writes millions of them. The labels
+    # stay lazy, so each is read in the language of the request that exports.
+    return dict(choices_class.choices)
+
+
+def _label(choices_class, value) -> str:
+    return str(_labels(choices_class).get(value, "")) if value else ""
 
 
 # ---------------------------------------------------------------- dashboard
@@ -248,8 +257,8 @@ def _creator_rows(filters):
                                     .order_by("influencer_id", "program__code").values_list("influencer_id", "program__code")):
             programmes.setdefault(influencer_id, []).append(code)
         for pk, platform_id, handle, name, tier, creator_type, category, status, since, below in batch:
-            yield [platform_id, handle, name, _label(Tier.choices, tier), _label(CreatorType.choices, creator_type),
-                   _label(Category.choices, category), status, since, below, " ".join(programmes.get(pk, []))]
+            yield [platform_id, handle, name, _label(Tier, tier), _label(CreatorType, creator_type),
+                   _label(Category, category), status, since, below, " ".join(programmes.get(pk, []))]
         after = batch[-1][0]
 
 
@@ -275,8 +284,8 @@ def ledger_export(request, file_format: str):
         "decided_on", "influencer__platform_id", "influencer__handle", "cause", "tier_before", "tier_after",
         "type_before", "type_after", "policy__version", "refresh_run_id").iterator(chunk_size=EXPORT_BATCH)
     return export_response(name="ledger", file_format=file_format, header=header, rows=(
-        [day, platform_id, handle, cause, _label(Tier.choices, tb), _label(Tier.choices, ta),
-         _label(CreatorType.choices, yb), _label(CreatorType.choices, ya), f"v{version}" if version else "", run]
+        [day, platform_id, handle, cause, _label(Tier, tb), _label(Tier, ta),
+         _label(CreatorType, yb), _label(CreatorType, ya), f"v{version}" if version else "", run]
         for day, platform_id, handle, cause, tb, ta, yb, ya, version, run in values))
 
 
@@ -292,8 +301,8 @@ def whatif_export(request, whatif_id: int, file_format: str):
         "influencer__platform_id", "influencer__handle", "influencer__main_category", "move", "tier_before", "tier_after",
         "type_before", "type_after", "explanation").iterator(chunk_size=EXPORT_BATCH))
     return export_response(name=f"whatif-{whatif.pk}", file_format=file_format, header=header, rows=(
-        [platform_id, handle, _label(Category.choices, category), _label(Move.choices, move), _label(Tier.choices, tb),
-         _label(Tier.choices, ta), _label(CreatorType.choices, yb), _label(CreatorType.choices, ya),
+        [platform_id, handle, _label(Category, category), _label(Move, move), _label(Tier, tb),
+         _label(Tier, ta), _label(CreatorType, yb), _label(CreatorType, ya),
          checks_text(explanation)]
         for platform_id, handle, category, move, tb, ta, yb, ya, explanation in values))
 
