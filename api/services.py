@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tiers.cells import Problem, problem_text
 from tiers.choices import Category
-from tiers.ingest import CELL_PROBLEM_EMPTY, FIELDS, MISSING_CREATE, IngestRefused, ingest_rows
+from tiers.ingest import CELL_PROBLEM_EMPTY, FIELDS, MISSING_CREATE, IngestRefused, IngestTotals, ingest_rows
 from tiers.services import ServiceError
 
 from .models import ApiToken, IdempotentResponse, Scope
@@ -121,21 +121,6 @@ class IdempotencyConflict(ServiceError):
     pass
 
 
-@dataclass
-class BulkResult:
-    rows: int = 0
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    creators_created: int = 0
-    earliest_changed: str | None = None
-    problems: list = field(default_factory=list)
-
-    def to_json(self) -> dict:
-        return {"rows": self.rows, "new": self.new, "updated": self.updated, "unchanged": self.unchanged,
-                "creators_created": self.creators_created, "earliest_changed": self.earliest_changed}
-
-
 class _Rejected(Exception):
     """Raised inside the upsert's transaction so that a refused row rolls every row back."""
 
@@ -176,7 +161,7 @@ def _shape(rows) -> tuple[list[str], list[list]]:
     return header, [[row.get(name) for name in header] for row in rows]
 
 
-def metrics_bulk_upsert(*, rows, missing: str = MISSING_CREATE) -> BulkResult:
+def metrics_bulk_upsert(*, rows, missing: str = MISSING_CREATE) -> IngestTotals:
     """Upsert daily metrics given as JSON rows, all or nothing, through the file import's core, so
     cells are read and refused with the same rules and words. Idempotent on (creator, day): the
     same rows again change nothing. BulkRefused names each refused row (its index) and field."""
@@ -197,9 +182,7 @@ def metrics_bulk_upsert(*, rows, missing: str = MISSING_CREATE) -> BulkResult:
         raise BulkRefused(str(BULK_REFUSED).format(count=len({p.index for p in refused})), refused) from None
     except IngestRefused as error:
         raise BulkRefused(str(error), [BulkProblem(None, "rows", str(error))]) from None
-    return BulkResult(rows=totals.rows, new=totals.new, updated=totals.updated, unchanged=totals.rows - totals.new
-                      - totals.updated, creators_created=totals.creators_created,
-                      earliest_changed=totals.earliest_changed.isoformat() if totals.earliest_changed else None)
+    return totals
 
 
 # ---------------------------------------------------------------- Idempotency-Key

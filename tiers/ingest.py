@@ -343,6 +343,11 @@ class IngestTotals:
         if block.earliest_changed and (self.earliest_changed is None or block.earliest_changed < self.earliest_changed):
             self.earliest_changed = block.earliest_changed
 
+    def to_json(self) -> dict:
+        return {"rows": self.rows, "new": self.new, "updated": self.updated, "unchanged": self.unchanged,
+                "creators_created": self.creators_created,
+                "earliest_changed": self.earliest_changed.isoformat() if self.earliest_changed else None}
+
 
 @dataclass(kw_only=True)
 class BlockResult(IngestTotals):
