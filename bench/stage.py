@@ -21,7 +21,8 @@ from tiers.selectors import policy_published, window_aggregate_sql, window_start
 
 
 def floor() -> None:
-    """The same window aggregate the refresh runs, a trivial CASE for the decision, one UPDATE for all."""
+    """The refresh's own window aggregate, a trivial CASE for the decision, one UPDATE for all: what the aggregate
+    alone costs, beside the lean floor."""
     rules = PolicyRules.from_json(policy_published().rules)
     aggregate, repeats = window_aggregate_sql()
     from django.utils import timezone
@@ -40,6 +41,70 @@ def floor() -> None:
             """,
             [rules.head.promote_gmv, rules.mid.promote_gmv, *window * repeats],
         )
+
+
+# A narrow copy of the metrics (channel GMV, live minutes, followers): what reading the data once costs.
+NARROW = "bench_narrow_metrics"
+
+
+def lean_floor() -> dict:
+    """The lean floor: one UPDATE … FROM (aggregate) over a narrow metrics table of the same rows (sums of GMV by
+    channel, live minutes, the latest followers; a CASE for tier and type). The narrow copy is made untimed."""
+    from django.utils import timezone
+
+    rules = PolicyRules.from_json(policy_published().rules)
+    today = timezone.localdate()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {NARROW}")
+        cursor.execute(f"CREATE TABLE {NARROW} AS SELECT influencer_id, date, gmv, live_gmv, video_gmv, storefront_gmv, "
+                       f"live_minutes, followers FROM tiers_dailymetric")
+        cursor.execute(f"CREATE UNIQUE INDEX ON {NARROW} (influencer_id, date)")
+        cursor.execute(f"VACUUM ANALYZE {NARROW}")
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("SET work_mem = '64MB'")
+        cursor.execute("SET jit = off")
+        cursor.execute(
+            f"""
+            UPDATE tiers_influencer AS i SET
+                tier = CASE WHEN a.gmv >= %s THEN 'head' WHEN a.gmv >= %s THEN 'mid' ELSE 'tail' END,
+                creator_type = CASE WHEN a.live_gmv * 2 >= a.gmv AND a.live_minutes > 0 THEN 'persona'
+                                    WHEN a.video_gmv * 2 >= a.gmv THEN 'entertainment' ELSE 'seeding' END
+            FROM (SELECT influencer_id, SUM(gmv) AS gmv, SUM(live_gmv) AS live_gmv, SUM(video_gmv) AS video_gmv,
+                         SUM(storefront_gmv) AS storefront_gmv, SUM(live_minutes) AS live_minutes,
+                         (ARRAY_AGG(followers ORDER BY date DESC))[1] AS followers
+                  FROM {NARROW} WHERE date > %s AND date <= %s GROUP BY influencer_id) AS a
+            WHERE i.id = a.influencer_id
+            """,
+            [rules.head.promote_gmv, rules.mid.promote_gmv, window_start(today, rules.window_days), today],
+        )
+    seconds = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {NARROW}")
+    return {"floor_seconds": round(seconds, 3)}
+
+
+def seed_copy_floor() -> dict:
+    """COPY of every seeded metric row into an empty table shaped like DailyMetric (its indexes and checks): the floor
+    that seed_demo is held to. The rows are exported untimed."""
+    dump = IMPORT_FILE.with_suffix(".seed.copy")
+    dump.parent.mkdir(exist_ok=True)
+    with connection.cursor() as cursor:
+        with dump.open("wb") as out, cursor.copy(f"COPY (SELECT {METRIC_COPY_COLUMNS} FROM tiers_dailymetric) TO STDOUT") as copy:
+            for block in copy:
+                out.write(block)
+        cursor.execute("DROP TABLE IF EXISTS bench_seed_copy")
+        cursor.execute("CREATE TABLE bench_seed_copy (LIKE tiers_dailymetric INCLUDING ALL)")
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        with dump.open("rb") as source, cursor.copy(f"COPY bench_seed_copy ({METRIC_COPY_COLUMNS}) FROM STDIN") as copy:
+            while block := source.read(1 << 20):
+                copy.write(block)
+    seconds = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE bench_seed_copy")
+    dump.unlink()
+    return {"copy_seconds": round(seconds, 3)}
 
 
 def reset() -> None:
@@ -223,7 +288,7 @@ def api_token() -> dict:
     return {"token": token_create(name="bench", scopes="write-metrics")[1]}
 
 
-STAGES = {"whatif_reset": whatif_reset, "whatif": whatif, "dashboard": dashboard,
+STAGES = {"lean_floor": lean_floor, "seed_copy_floor": seed_copy_floor, "whatif_reset": whatif_reset, "whatif": whatif, "dashboard": dashboard,
           "floor": floor, "reset": reset, "refresh": refresh, "analyze": analyze, "assign": assign,
           "reset_coaching": reset_coaching, "import_file": import_file, "import": import_run,
           "import_copy_floor": import_copy_floor, "import_reset": import_reset, "api_token": api_token}
