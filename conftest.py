@@ -116,11 +116,23 @@ def redis_url():
         yield server.url
 
 
+def worker_queues(queue: str) -> tuple[str, str]:
+    """A site's two queues: the default one and its batch queue (config.celery_app.batch_queue)."""
+    return queue, f"{queue}.batch"
+
+
+def waiting(redis_url: str, queue: str) -> int:
+    """How many tasks wait in `queue` and its batch queue."""
+    broker = redis.Redis.from_url(redis_url)
+    return sum(broker.llen(name) for name in worker_queues(queue))
+
+
 def start_worker(redis_url: str, *, queue: str, app: str = "config", concurrency: int = 2,
-                 env: dict | None = None, args: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
-    """A real `celery worker` subprocess on the test database and broker, consuming `queue`; returns
-    it and its hostname once it answers a ping. It runs in a process group of its own (so a test can
-    kill the whole worker) and dies with the test process. `args`: more worker options (`-B`: with beat)."""
+                 env: dict | None = None, args: tuple[str, ...] = (), batch: bool = True) -> tuple[subprocess.Popen, str]:
+    """A real `celery worker` subprocess on the test database and broker, consuming `queue` and, with `batch`, its
+    batch queue (`<queue>.batch`, as the worker's settings derive it); returns it and its hostname once it answers a
+    ping. It runs in a process group of its own (so a test can kill the whole worker) and dies with the test process.
+    `args`: more worker options (`-B`: with beat)."""
     name = f"ladder-test-{uuid.uuid4().hex[:8]}"
     worker_env = {
         **os.environ,
@@ -134,7 +146,7 @@ def start_worker(redis_url: str, *, queue: str, app: str = "config", concurrency
         worker_env["DATABASE_URL"] = os.environ["DATABASE_URL"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", app, "worker", "-l", "warning", "-c", str(concurrency),
-         "-n", f"{name}@%h", "-Q", queue, "--without-gossip", "--without-mingle", *args],
+         "-n", f"{name}@%h", "-Q", ",".join(worker_queues(queue) if batch else (queue,)), "--without-gossip", "--without-mingle", *args],
         cwd=BASE_DIR,
         env=worker_env,
         start_new_session=True,
@@ -156,7 +168,13 @@ def stop_worker(proc: subprocess.Popen, redis_url: str, queue: str) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-    redis.Redis.from_url(redis_url).delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+    drop_queues(redis_url, queue)
+
+
+def drop_queues(redis_url: str, queue: str) -> None:
+    """Remove `queue`, its batch queue and their bindings, leaving a shared Redis as we found it."""
+    redis.Redis.from_url(redis_url).delete(*(key for name in worker_queues(queue) for key in (
+        name, f"_kombu.binding.{name}", f"_kombu.binding_permanent.{name}")))
 
 
 @pytest.fixture(scope="session")
@@ -177,8 +195,7 @@ def _worker_busy(hostname: str, broker: redis.Redis) -> bool:
     running = [task for tasks in (inspect.active() or {}).values() for task in tasks]
     running += [task for tasks in (inspect.reserved() or {}).values() for task in tasks]
     # Looked at after the running tasks: a task sends what follows it before it counts as done.
-    waiting = broker.llen(settings.CELERY_TASK_DEFAULT_QUEUE)
-    return bool(running or waiting)
+    return bool(running or sum(broker.llen(name) for name in worker_queues(settings.CELERY_TASK_DEFAULT_QUEUE)))
 
 
 @pytest.fixture

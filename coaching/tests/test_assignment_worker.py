@@ -15,7 +15,7 @@ from django.utils import timezone
 from coaching.choices import AssignmentStatus
 from coaching.models import AssignmentChunk, AssignmentRun, Enrollment, EnrollmentEvent, Notification
 from coaching.services import STALE_AFTER, assignment_after_refresh, assignment_proceed, assignment_run
-from conftest import start_worker, stop_worker
+from conftest import drop_queues, start_worker, stop_worker, waiting, worker_queues
 from config.celery_app import app as celery_app
 from tiers.refresh import refresh_run_sync
 from tiers.tests.factories import InfluencerFactory, metric_days
@@ -45,7 +45,7 @@ def forget_queue(redis_url: str, queue: str) -> None:
     """Drop what the killed worker left unacknowledged for our queue, so nobody restores it in two hours."""
     client = redis.Redis.from_url(redis_url)
     for tag, payload in client.hscan_iter("unacked"):
-        if json.loads(payload)[2] == queue:
+        if json.loads(payload)[2] in worker_queues(queue):
             client.hdel("unacked", tag)
             client.zrem("unacked_index", tag)
 
@@ -114,7 +114,7 @@ def test_a_worker_killed_mid_chunk_leaves_a_run_that_completes_as_a_clean_run(
         if doomed.poll() is None:
             os.killpg(doomed.pid, signal.SIGKILL)
         if survivor is not None:
-            wait_for(lambda: not redis.Redis.from_url(redis_url).llen(queue), "the queue to drain")
+            wait_for(lambda: not waiting(redis_url, queue), "the queues to drain")
             stop_worker(survivor, redis_url, queue)
         forget_queue(redis_url, queue)
-        redis.Redis.from_url(redis_url).delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+        drop_queues(redis_url, queue)

@@ -62,7 +62,7 @@ def test_make_run_serves_health_admin_and_a_worker_on_embedded_defaults(launcher
     deadline = time.monotonic() + 60
     while len(descendants := psutil.Process(proc.pid).children(recursive=True)) < 5 and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert len(descendants) >= 5  # redis-server, web, worker (+ its pool), the health queue's worker, beat
+    assert len(descendants) >= 5  # redis-server, web, batch worker (+ its pool), the interactive worker, beat
 
     # the deep check's probe is answered by the health queue's own worker
     status, body = _get(f"{base_url}/healthz?deep=1", timeout=30, headers={"X-Health-Token": HEALTH_TOKEN})

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from coaching.tests.test_assignment_worker import forget_queue
-from conftest import start_worker, stop_worker
+from conftest import start_worker, stop_worker, waiting
 from config.celery_app import app as celery_app
 from config.embedded_redis import free_port
 from tiers import outbox
@@ -100,13 +100,12 @@ def own_queue(monkeypatch, redis_url, settings):
 def _wait_idle(redis_url: str, queue: str, hostname: str) -> None:
     """Until the worker has nothing running and nothing waits in the queue, twice in a row: the
     database is flushed after the test, and must not be under a task still writing."""
-    broker = redis.Redis.from_url(redis_url)
     idle = 0
 
     def quiet():
         nonlocal idle
         inspect = celery_app.control.inspect(destination=[hostname], timeout=1)
-        busy = any((inspect.active() or {}).values()) or any((inspect.reserved() or {}).values()) or broker.llen(queue)
+        busy = any((inspect.active() or {}).values()) or any((inspect.reserved() or {}).values()) or waiting(redis_url, queue)
         idle = 0 if busy else idle + 1
         return idle >= 2
 
@@ -173,16 +172,16 @@ def test_a_refresh_whose_starter_died_after_the_commit_is_sent_by_beats_outbox_f
         run = refresh_queue(trigger=RunTrigger.SCHEDULE)
 
     # then the run is recorded with the sending it owes, and nothing reached the workers
-    waiting = OutboxMessage.objects.get(sent_at__isnull=True)
-    assert waiting.kwargs == {"run_id": run.pk}
-    assert redis.Redis.from_url(redis_url).llen(settings.CELERY_TASK_DEFAULT_QUEUE) == 0
+    unsent = OutboxMessage.objects.get(sent_at__isnull=True)
+    assert unsent.kwargs == {"run_id": run.pk}
+    assert waiting(redis_url, settings.CELERY_TASK_DEFAULT_QUEUE) == 0
     # when beat's outbox flush runs
     outbox_flush.delay()
     # then the chunks go out and the run ends as a clean one
     run = wait_for(lambda: _finished(run.pk), "the refresh")
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert (_state(), _ledger()) == (expected_state, expected_ledger)
-    assert OutboxMessage.objects.get(pk=waiting.pk).sent_at is not None
+    assert OutboxMessage.objects.get(pk=unsent.pk).sent_at is not None
 
 
 @pytest.mark.worker
