@@ -24,7 +24,7 @@ def floor() -> None:
     """The refresh's own window aggregate, a trivial CASE for the decision, one UPDATE for all: what the aggregate
     alone costs, beside the lean floor."""
     rules = PolicyRules.from_json(policy_published().rules)
-    aggregate, repeats = window_aggregate_sql()
+    aggregate = window_aggregate_sql()
     from django.utils import timezone
 
     today = timezone.localdate()
@@ -39,7 +39,7 @@ def floor() -> None:
                 creator_type = CASE WHEN a.live_gmv * 2 >= a.gmv THEN 'persona' ELSE 'seeding' END
             FROM ({aggregate}) AS a WHERE i.id = a.influencer_id
             """,
-            [rules.head.promote_gmv, rules.mid.promote_gmv, *window * repeats],
+            [rules.head.promote_gmv, rules.mid.promote_gmv, *window],
         )
 
 

@@ -8,27 +8,28 @@ from django.db import connection
 from django.db.models import F, Q, Window
 from django.db.models.functions import RowNumber
 
-from .choices import LADDER, DecisionCause, OverrideField, PolicyStatus
+from .choices import LADDER, Category, DecisionCause, OverrideField, PolicyStatus
 from .models import Influencer, TierDecision, TierOverride, TierPolicy, TierStateChange
 from .rules import NO_OVERRIDES, Features, Overrides, PolicyRules, TierState
 
 CENT = Decimal("0.01")
 
-# The only vendor differences: how a JSON object is expanded into (key, value) rows, and how one
+# The only vendor differences: how one category's GMV is read from a day's JSON object, and how one
 # parameter holding a list of ids restricts the window to some creators (a replay of a few).
-_JSON_EACH = {
+_CATEGORY_GMV = {
     # Category sums only ever become a share, so a float sum is exact enough and much cheaper.
-    "postgresql": ("jsonb_each_text(m.category_gmv)", "double precision"),
-    "sqlite": ("json_each(m.category_gmv)", "REAL"),
+    "postgresql": "CAST(m.category_gmv ->> '{category}' AS double precision)",
+    "sqlite": "CAST(json_extract(m.category_gmv, '$.{category}') AS REAL)",
 }
 _IN_IDS = {
     "postgresql": " AND m.influencer_id = ANY(%s)",
     "sqlite": " AND m.influencer_id IN (SELECT value FROM json_each(%s))",
 }
 
-# One aggregate query per chunk: sums and counts over the window; the latest followers and the
-# latest rated reputation by index lookup on (influencer, date) (a join here tempts the planner
-# into scanning the whole table); the top category by GMV.
+# One aggregate query per chunk, one pass over the window's rows: sums and counts, and the sum of each
+# category's GMV (categories are a fixed set, and a key lookup in each day's JSON costs far less than expanding
+# it into rows to group, sort and rank: issue 14's profile); the latest followers and the latest rated
+# reputation by index lookup on (influencer, date) (a join here tempts the planner into scanning the whole table).
 _WINDOW_FILTER = "m.influencer_id BETWEEN %s AND %s AND m.date > %s AND m.date <= %s"
 _WINDOW_SQL = """
 WITH agg AS (
@@ -44,40 +45,31 @@ WITH agg AS (
            SUM(m.videos_posted) AS videos_posted, SUM(m.entertainment_videos) AS entertainment_videos,
            SUM(m.repeat_buyer_rate * m.gmv) AS repeat_weighted, SUM(m.refund_rate * m.gmv) AS refund_weighted,
            MAX(m.date) AS last_date,
-           MAX(CASE WHEN m.reputation_score IS NOT NULL THEN m.date END) AS last_rated_date
+           MAX(CASE WHEN m.reputation_score IS NOT NULL THEN m.date END) AS last_rated_date,
+           {category_sums}
     FROM tiers_dailymetric m
     WHERE {window}
     GROUP BY m.influencer_id
-),
-cat AS (
-    SELECT t.influencer_id, t.category, t.category_gmv,
-           ROW_NUMBER() OVER (PARTITION BY t.influencer_id ORDER BY t.category_gmv DESC, t.category) AS rank
-    FROM (
-        SELECT m.influencer_id, c.key AS category, SUM(CAST(c.value AS {cast})) AS category_gmv
-        FROM tiers_dailymetric m, {json_each} AS c
-        WHERE {window}
-        GROUP BY m.influencer_id, c.key
-    ) AS t
 )
 SELECT agg.*,
        (SELECT l.followers FROM tiers_dailymetric l
         WHERE l.influencer_id = agg.influencer_id AND l.date = agg.last_date) AS followers,
        (SELECT r.reputation_score FROM tiers_dailymetric r
-        WHERE r.influencer_id = agg.influencer_id AND r.date = agg.last_rated_date) AS reputation,
-       cat.category AS category, cat.category_gmv AS category_gmv
+        WHERE r.influencer_id = agg.influencer_id AND r.date = agg.last_rated_date) AS reputation
 FROM agg
-LEFT JOIN cat ON cat.influencer_id = agg.influencer_id AND cat.rank = 1
 """
+# Alphabetical, as the tie between two categories of equal GMV goes to the first in this order.
+_CATEGORIES = sorted(Category.values)
 
 
-def window_aggregate_sql(*, some: bool = False) -> tuple[str, int]:
-    """The chunk aggregate for this database, and how many times its window parameters repeat.
-
-    The parameters are (first_id, last_id, start, today), plus a list of ids when `some`.
-    """
-    json_each, cast = _JSON_EACH[connection.vendor]
+def window_aggregate_sql(*, some: bool = False) -> str:
+    """The chunk aggregate for this database; its parameters are (first_id, last_id, start, today), plus a list
+    of ids when `some`."""
     window = _WINDOW_FILTER + (_IN_IDS[connection.vendor] if some else "")
-    return _WINDOW_SQL.format(json_each=json_each, cast=cast, window=window), 2
+    category_gmv = _CATEGORY_GMV[connection.vendor]
+    category_sums = ", ".join(f"SUM({category_gmv.format(category=category)}) AS category_{index}"
+                              for index, category in enumerate(_CATEGORIES))
+    return _WINDOW_SQL.format(category_sums=category_sums, window=window)
 
 
 def tune_for_batch() -> None:
@@ -101,6 +93,17 @@ def _rate(weighted, gmv: Decimal) -> float:
     return min(1.0, max(0.0, float(weighted or 0) / float(gmv))) if gmv > 0 else 0.0
 
 
+def _top_category(row: dict) -> tuple[str | None, float | None]:
+    """The category with the most GMV in the window (the alphabetically first of equals), and its GMV; a category
+    no day names is not a candidate, one named with 0 is."""
+    top, top_gmv = None, None
+    for index, category in enumerate(_CATEGORIES):
+        gmv = row[f"category_{index}"]
+        if gmv is not None and (top_gmv is None or gmv > top_gmv):
+            top, top_gmv = category, gmv
+    return top, top_gmv
+
+
 def window_start(today: datetime.date, window_days: int) -> datetime.date:
     """The window is the `window_days` days ending today: (today - window_days, today]."""
     return today - datetime.timedelta(days=window_days)
@@ -112,7 +115,7 @@ def window_features(
 ) -> dict[int, Features]:
     """Features of every creator with id in [first_id, last_id] (and in `ids`, if given) that has
     metrics in the window."""
-    sql, repeats = window_aggregate_sql(some=ids is not None)
+    sql = window_aggregate_sql(some=ids is not None)
     start = window_start(today, window_days)
     params = [first_id, last_id, start, today]
     if connection.vendor == "sqlite":
@@ -120,13 +123,14 @@ def window_features(
     if ids is not None:
         params.append(list(ids) if connection.vendor == "postgresql" else json.dumps(list(ids)))
     with connection.cursor() as cursor:
-        cursor.execute(sql, params * repeats)
+        cursor.execute(sql, params)
         columns = [col[0] for col in cursor.description]
         rows = cursor.fetchall()
     features = {}
     for row in rows:
         r = dict(zip(columns, row))
         influencer_id = r["influencer_id"]
+        category, category_gmv = _top_category(r)
         gmv = _money(r["gmv"])
         reputation = r["reputation"]
         features[influencer_id] = Features(
@@ -140,8 +144,8 @@ def window_features(
             big_live_gmv=_money(r["big_live_gmv"]),
             followers=int(r["followers"] or 0),
             reputation=None if reputation is None else _money(reputation),
-            top_category=r["category"],
-            top_category_gmv=_money(r["category_gmv"]),
+            top_category=category,
+            top_category_gmv=_money(category_gmv),
             live_days=int(r["live_days"] or 0),
             live_sessions=int(r["live_sessions"] or 0),
             big_live_days=int(r["big_live_days"] or 0),

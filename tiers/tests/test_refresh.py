@@ -4,11 +4,13 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from django.core.management import call_command
 from django.utils import timezone
 
-from tiers.choices import DecisionCause, OverrideField, RunStatus, RunTrigger, Tier
-from tiers.models import Influencer, RefreshRun, TierDecision, TierOverride, TierPolicy
+from tiers.choices import Category, DecisionCause, OverrideField, RunStatus, RunTrigger, Tier
+from tiers.models import DailyMetric, Influencer, RefreshRun, TierDecision, TierOverride, TierPolicy
 from tiers.rules import PolicyRules
 from tiers.selectors import window_features
 from tiers.refresh import (
@@ -238,6 +240,45 @@ def test_publishing_a_policy_starts_a_refresh_whose_changes_say_policy_change(
     change = TierDecision.objects.get(refresh_run=run)
     assert (change.influencer_id, change.tier_after, change.cause) == (population["tail"].pk, "mid", DecisionCause.POLICY_CHANGE)
     assert change.policy.version == 2
+
+
+# A day's GMV by category: some categories, a few whole yuan (so float sums are exact and ties are common), zeros too.
+_category_days = st.lists(
+    st.tuples(st.integers(0, 40), st.dictionaries(st.sampled_from(Category.values), st.integers(0, 3), max_size=4)),
+    min_size=1, max_size=12, unique_by=lambda day: day[0],
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(days=_category_days)
+@example(days=[(0, {"food": 2, "beauty": 1}), (1, {"beauty": 1})])  # a tie: beauty before food
+@example(days=[(0, {"jade": 0, "home": 0})])  # only zeros: still a top category
+def test_the_top_category_is_the_one_with_most_gmv_in_the_window_ties_to_the_first_by_name(days, today):
+    # given a creator's days, some outside the 30-day window, each with GMV by category
+    creator = InfluencerFactory()
+    DailyMetric.objects.bulk_create([
+        DailyMetric(influencer=creator, date=today - datetime.timedelta(days=ago), gmv=Decimal(sum(by_category.values())),
+                    category_gmv={category: str(amount) for category, amount in by_category.items()})
+        for ago, by_category in days
+    ])
+
+    # when the window is aggregated
+    features = window_features(first_id=creator.pk, last_id=creator.pk, today=today, window_days=30,
+                               onboarded={creator.pk: today})
+
+    # then the top category is what summing each category over the window's days says, written out here
+    sums = {}
+    for ago, by_category in days:
+        if ago < 30:
+            for category, amount in by_category.items():
+                sums[category] = sums.get(category, 0) + amount
+    in_window = [ago for ago, _ in days if ago < 30]
+    if not in_window:
+        assert creator.pk not in features
+        return
+    top = min(sums, key=lambda category: (-sums[category], category)) if sums else None
+    assert features[creator.pk].top_category == top
+    assert features[creator.pk].top_category_gmv == Decimal(sums.get(top, 0)).quantize(Decimal("0.01"))
 
 
 def test_window_features_aggregate_what_the_rules_need(days_ago, today):
