@@ -74,7 +74,11 @@ def publish(rules: dict, by) -> TierPolicy:
 
 
 def sell(creator, date: datetime.date, gmv, live_share="0.7") -> None:
-    """One day of sales, replacing what was recorded for that day (a corrected import does the same)."""
+    """One day of sales, replacing what was recorded for that day (a corrected import does the same); None: no row
+    for the day (the creator is not selling on the platform yet, or any more, or the day was withdrawn)."""
+    if gmv is None:
+        DailyMetric.objects.filter(influencer=creator, date=date).delete()
+        return
     gmv = Decimal(gmv)
     live = (gmv * Decimal(live_share)).quantize(Decimal("0.01"))
     video = ((gmv - live) / 2).quantize(Decimal("0.01"))
@@ -395,14 +399,16 @@ def test_a_failed_replay_day_fails_the_days_after_it_and_staff_cannot_pin_meanwh
 # ---------------------------------------------------------------- the property
 
 
-LEVELS = ["0", "800", "2500", "3100", "4500", "26000", "40000"]
+# None: no row that day, so creators appear (no rows before some day) and disappear (none after some day).
+LEVELS = [None, "0", "800", "2500", "3100", "4500", "26000", "40000"]
 PAIRS = 3
 
 
 @st.composite
 def scenarios(draw):
-    """Random daily sales for a few creators over a few weeks, a correction of one past day, staff
-    pins, a policy change, and what is replayed."""
+    """Random daily sales for a few creators over a few weeks (creators appearing and disappearing among them), a
+    correction of one past day (a figure changed, a day added or withdrawn), staff pins, a policy change, and what
+    is replayed."""
     rnd = draw(st.randoms(use_true_random=False))
     refresh_days = draw(st.integers(6, 14))
     metric_days = refresh_days + WINDOW + 2
