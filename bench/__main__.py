@@ -39,7 +39,8 @@ def main() -> int:
         args.influencers = SCALES[args.scale]
 
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.local", "DJANGO_DEBUG": "false"}
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.local", "DJANGO_DEBUG": "false",
+           "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")}
     env.pop("LADDER_REFRESH_CHUNK_SIZE", None)
     database = url.rsplit("/", 1)[1]
     admin_url = url.rsplit("/", 1)[0] + "/postgres"
@@ -87,11 +88,17 @@ def metric_import(env, rows):
 
 
 def tiers(env, seed_seconds, seed_copy_seconds):
+    from .scale import LOAD_CONNECTIONS, LOAD_SECONDS, celery_refresh, web_load
+
     lean = stage("lean_floor", env)["floor_seconds"]
     floor = stage("floor", env)
     stage("reset", env)
     full = stage("refresh", env)
     unchanged = stage("refresh", env)
+    celery_one = celery_refresh(env, stage, 1)
+    celery_two = celery_refresh(env, stage, 2)
+    changelist = stage("admin_changelist", env)
+    load = web_load(env, stage)
     stage("whatif_reset", env)
     whatif = stage("whatif", env)
     stage("whatif_reset", env)
@@ -121,7 +128,19 @@ def tiers(env, seed_seconds, seed_copy_seconds):
         ratio_text = f"{ratio:8.2f}" if ratio is not None else f"{'':8}"
         print(f"{name:40} {seconds:9.2f} {peak_text} {ratio_text}  {note}")
     peaks = [result["peak_mb"] for result in (floor, full, unchanged, whatif, assigned, reassigned)]
-    print(f"\npeak RSS of any step: {max(peaks):.0f} MB (target ≤ 500 MB)")
+    peaks += [celery_one["worker_peak_mb"], celery_two["worker_peak_mb"]]
+    print(f"\npeak RSS of any step: {max(peaks):.0f} MB (target ≤ 500 MB; a Celery worker's processes are each counted)")
+    print(f"\nCelery refresh, nothing changed ({celery_two['chunks']} chunks), beside the synchronous one "
+          f"({unchanged['seconds']:.2f} s): 1 worker process {celery_one['seconds']:.2f} s "
+          f"({celery_one['seconds'] / unchanged['seconds']:.2f}×, target ≤ 1×), "
+          f"2 processes {celery_two['seconds']:.2f} s ({celery_two['seconds'] / unchanged['seconds']:.2f}×, target < 1×)")
+    print(f"admin creator list filtered by tier, server time: {changelist['best_seconds'] * 1000:.0f} ms "
+          f"(target ≤ 300 ms), {changelist['queries']} queries")
+    if load:
+        health, plan = load["health"], load["plan"]
+        print(f"under load (wrk, {LOAD_CONNECTIONS} connections, {LOAD_SECONDS} s each, gunicorn 2 workers): "
+              f"/healthz p50 {health['p50_ms']:.1f} ms ({health['rps']:,.0f}/s), /plan/ p50 {plan['p50_ms']:.1f} ms "
+              f"({plan['rps']:,.0f}/s): {plan['p50_ms'] / health['p50_ms']:.2f}× (target ≤ 3×)")
     print(f"\ndecisions written: {full['decisions']:,} for {full['total']:,} creators in the full refresh, "
           f"{unchanged['decisions']:,} in the second")
     print(f"what-if: {whatif['moved']:,} of {whatif['total']:,} creators would move; it wrote nothing to them")

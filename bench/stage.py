@@ -281,6 +281,60 @@ def dashboard() -> dict:
     return {"best_seconds": round(min(timings), 3), "queries": len(queries.captured_queries)}
 
 
+def admin_changelist() -> dict:
+    """The admin's creator list filtered by tier (mid), as staff open it: server time (view and template, in this
+    process, no network), the best of three, and its queries."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-ops", defaults={"is_staff": True,
+                                                                                      "is_superuser": True})
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    timings = []
+    for _attempt in range(3):
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            response = client.get("/admin/tiers/influencer/", {"tier__exact": "mid"})
+            timings.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.status_code
+    return {"best_seconds": round(min(timings), 3), "queries": len(queries.captured_queries)}
+
+
+def creator_session() -> dict:
+    """A logged-in creator's session cookie (creator1, linked to a classified creator), for the load test."""
+    from django.conf import settings
+    from django.test import Client
+
+    from demo.population import demo_logins_ensure
+
+    from django.contrib.auth import get_user_model
+
+    demo_logins_ensure(password="bench-only")
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="creator1"))
+    return {"cookie": f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"}
+
+
+def refresh_celery(queue: str) -> dict:
+    """A refresh sent to the workers of `queue` (started by the caller); its wall time from the request to the
+    run's end, as staff would see it."""
+    from celery import current_app
+
+    from tiers.choices import RunStatus, RunTrigger
+    from tiers.models import RefreshRun, TierDecision
+    from tiers.refresh import refresh_queue
+
+    current_app.conf.task_default_queue = queue
+    run = refresh_queue(trigger=RunTrigger.STAFF)
+    while (run := RefreshRun.objects.get(pk=run.pk)).status == RunStatus.RUNNING:
+        time.sleep(0.2)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    return {"decisions": TierDecision.objects.filter(refresh_run=run).count(), "total": run.total,
+            "chunks": run.chunk_count}
+
+
 def api_token() -> dict:
     """A write-metrics token for the API bench (the secret is printed: this is a throwaway bench database)."""
     from api.services import token_create
@@ -288,7 +342,8 @@ def api_token() -> dict:
     return {"token": token_create(name="bench", scopes="write-metrics")[1]}
 
 
-STAGES = {"lean_floor": lean_floor, "seed_copy_floor": seed_copy_floor, "whatif_reset": whatif_reset, "whatif": whatif, "dashboard": dashboard,
+STAGES = {"admin_changelist": admin_changelist, "creator_session": creator_session, "refresh_celery": refresh_celery,
+          "lean_floor": lean_floor, "seed_copy_floor": seed_copy_floor, "whatif_reset": whatif_reset, "whatif": whatif, "dashboard": dashboard,
           "floor": floor, "reset": reset, "refresh": refresh, "analyze": analyze, "assign": assign,
           "reset_coaching": reset_coaching, "import_file": import_file, "import": import_run,
           "import_copy_floor": import_copy_floor, "import_reset": import_reset, "api_token": api_token}
@@ -297,7 +352,7 @@ if __name__ == "__main__":
     stage = sys.argv[1]
     extra = sys.argv[2:]
     started = time.perf_counter()
-    result = STAGES[stage](*map(int, extra)) or {}
+    result = STAGES[stage](*(int(arg) if arg.isdigit() else arg for arg in extra)) or {}
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"stage": stage, "seconds": round(seconds, 3), "peak_mb": round(peak_mb, 1), **result}))
