@@ -1,11 +1,12 @@
-"""What changed for a creator, as in-app notifications: written set-based with each chunk of an assignment."""
+"""What changed for a creator, as in-app notifications: written set-based (INSERT … SELECT) with each chunk of an assignment."""
 
 import datetime
 from collections.abc import Iterator
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import Case, CharField, DateTimeField, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import Cast, JSONObject
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext
@@ -70,6 +71,37 @@ def _insert(notifications: list[Notification]) -> int:
     return len(notifications)
 
 
+# Columns of a notification that INSERT … SELECT may set, in this order.
+_INSERTED = ("influencer_id", "kind", "decision_id", "enrollment_event_id", "data", "created_at")
+_INSERT_IGNORING = {
+    "postgresql": "INSERT INTO {table} ({columns}) {select} ON CONFLICT DO NOTHING",
+    "sqlite": "INSERT OR IGNORE INTO {table} ({columns}) {select}",
+}
+
+
+def _insert_from(source: QuerySet, *, kind, data, influencer_id=None, decision_id=None,
+                 enrollment_event_id=None) -> int:
+    """One notification per row of `source`, written by the database in one INSERT … SELECT (nothing passes through
+    Python, however many rows): `data` and the links are expressions over `source`'s rows. A row whose notification
+    exists already is skipped (the unique links), so a job that runs again adds nothing; returns how many were added.
+    """
+    values = {
+        "influencer_id": influencer_id if influencer_id is not None else F("influencer_id"),
+        "kind": kind if hasattr(kind, "resolve_expression") else Value(kind),
+        "decision_id": decision_id if decision_id is not None else Value(None, output_field=IntegerField()),
+        "enrollment_event_id": (enrollment_event_id if enrollment_event_id is not None
+                                else Value(None, output_field=IntegerField())),
+        "data": data,
+        "created_at": Value(timezone.now(), output_field=DateTimeField()),
+    }
+    aliases = {f"notification_{column}": values[column] for column in _INSERTED}
+    select, params = source.order_by().annotate(**aliases).values_list(*aliases).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_IGNORING[connection.vendor].format(
+            table=Notification._meta.db_table, columns=", ".join(_INSERTED), select=select), params)
+        return cursor.rowcount
+
+
 def _not_notified(**link) -> Exists:
     return ~Exists(Notification.objects.filter(**link))
 
@@ -112,15 +144,8 @@ def _decision_notifications(decisions: QuerySet) -> int:
     for kind, field, changed in changes:
         before, after = f"{field}_before", f"{field}_after"
         unnotified = changed.filter(_not_notified(kind=kind, decision=OuterRef("pk")))
-        for rows in _pages(unnotified, "influencer_id", before, after, "decided_on", "cause"):
-            created += _insert([
-                Notification(
-                    influencer_id=row["influencer_id"], kind=kind, decision_id=row["pk"],
-                    data={before: row[before], after: row[after], "decided_on": row["decided_on"].isoformat(),
-                          "cause": row["cause"]},
-                )
-                for row in rows
-            ])
+        created += _insert_from(unnotified, kind=kind, decision_id=F("pk"), data=JSONObject(**{
+            before: before, after: after, "decided_on": Cast("decided_on", CharField()), "cause": "cause"}))
     return created
 
 
@@ -178,16 +203,9 @@ def notifications_after_assignment(*, assignment_run_id: int, first_id: int | No
         events = events.filter(pk__gte=from_event_id)
     events = _of_creators(events, "enrollment__influencer__id", first_id, last_id).filter(
         _not_notified(enrollment_event=OuterRef("pk")))
-    created = 0
-    for rows in _pages(events, "enrollment__influencer", *_EVENT_DATA.values()):
-        created += _insert([
-            Notification(
-                influencer_id=row["enrollment__influencer"], kind=KIND_OF_REASON[row["reason"]],
-                enrollment_event_id=row["pk"], data={key: row[column] for key, column in _EVENT_DATA.items()},
-            )
-            for row in rows
-        ])
-    return created
+    kind = Case(*(When(reason=reason, then=Value(kind)) for reason, kind in KIND_OF_REASON.items()))
+    return _insert_from(events, kind=kind, influencer_id=F("enrollment__influencer_id"), enrollment_event_id=F("pk"),
+                        data=JSONObject(**_EVENT_DATA))
 
 
 def notifications_after_review_reply(*, review: ReviewRequest) -> Notification:

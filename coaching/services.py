@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 import audit
 from audit.models import AuditAction
-from tiers import outbox, stalls
+from tiers import bulk, outbox, stalls
 from tiers.models import Influencer, RefreshRun
 from tiers.rules import Features
 from tiers.selectors import (
@@ -280,14 +280,12 @@ def _write_moves(moves: list[Move], *, run_id: int | None, today: datetime.date)
         events += [(enrollment, event) for event in outcome.events]
         completions += [(enrollment, task_id) for task_id in outcome.completed_now]
 
-    Enrollment.objects.bulk_create(created, batch_size=2_000)
+    bulk.insert_objects(Enrollment, created)
     Enrollment.objects.bulk_update(changed, _UPDATE_FIELDS, batch_size=1_000)
     # Built after the new enrolments are saved, so each event knows its enrolment's id.
-    written = EnrollmentEvent.objects.bulk_create(
-        [EnrollmentEvent(enrollment=enrollment, reason=e.reason, from_stage_id=e.from_stage, to_stage_id=e.to_stage,
-                         assignment_run_id=run_id) for enrollment, e in events],
-        batch_size=2_000,
-    )
+    written = [EnrollmentEvent(enrollment_id=enrollment.pk, reason=e.reason, from_stage_id=e.from_stage,
+                               to_stage_id=e.to_stage, assignment_run_id=run_id) for enrollment, e in events]
+    bulk.insert_objects(EnrollmentEvent, written)
     TaskCompletion.objects.bulk_create(
         [TaskCompletion(enrollment=e, task_id=t, source=CompletionSource.METRICS) for e, t in completions],
         batch_size=2_000, ignore_conflicts=True,

@@ -1,8 +1,10 @@
 """Set-based loading of many rows at once: COPY on PostgreSQL, executemany elsewhere."""
 
+import json
 from collections.abc import Iterable, Sequence
 
 from django.db import connection, models
+from django.utils import timezone
 
 
 def table_name(table: str | type[models.Model]) -> str:
@@ -40,6 +42,33 @@ def insert_rows(table: str | type[models.Model], columns: Sequence[str], rows: I
                     copy.write_row(row)
             return
         cursor.executemany(insert_sql(table, columns), list(rows))
+
+
+def insert_objects(model: type[models.Model], objects: Sequence[models.Model], *, batch_size: int = 2_000) -> None:
+    """Save new model instances in bulk, each given its primary key (as bulk_create would).
+
+    PostgreSQL: ids drawn from the sequence, then one COPY, in which psycopg adapts the values itself (Django's
+    bulk_create spends most of its time preparing every value of every row). Elsewhere: bulk_create. auto_now and
+    auto_now_add fields are set to now, as save() would.
+    """
+    if not objects:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objects, batch_size=batch_size)
+        return
+    fields = model._meta.concrete_fields
+    now = timezone.now()
+    stamped = [f.attname for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
+    for obj, pk in zip(objects, reserve_ids(model, len(objects))):
+        obj.pk = pk
+        for attname in stamped:
+            setattr(obj, attname, now)
+        obj._state.adding, obj._state.db = False, connection.alias
+    json_fields = {f.attname for f in fields if isinstance(f, models.JSONField)}
+    attnames = [f.attname for f in fields]
+    encode = [json.dumps if attname in json_fields else None for attname in attnames]
+    insert_rows(model, [f.column for f in fields],
+                ([e(getattr(obj, a)) if e else getattr(obj, a) for e, a in zip(encode, attnames)] for obj in objects))
 
 
 def reserve_ids(model: type[models.Model], count: int) -> list[int]:

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 import audit
 from audit.models import AuditAction
 
-from . import outbox
+from . import bulk, outbox
 from .choices import (
     TIER_RANK,
     DecisionCause,
@@ -839,11 +839,8 @@ def _append(model: type[models.Model], rows: list[NamedTuple], **same) -> None:
     columns = [*rows[0]._fields, *same]
     json_columns = {f.attname for f in model._meta.concrete_fields if isinstance(f, models.JSONField)}
     encode = [json.dumps if column in json_columns else None for column in columns]
-    with connection.cursor() as cursor:
-        with cursor.copy(f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                values = (*row, *same.values())
-                copy.write_row([e(v) if e else v for e, v in zip(encode, values)])
+    bulk.insert_rows(model, columns, ([e(v) if e else v for e, v in zip(encode, (*row, *same.values()))]
+                                      for row in rows))
 
 
 def history_append(rows: list[HistoryRow]) -> None:
