@@ -20,27 +20,46 @@ from tiers.rules import PolicyRules  # noqa: E402
 from tiers.selectors import policy_published, window_aggregate_sql, window_start  # noqa: E402
 
 
-def floor() -> None:
-    """The refresh's own window aggregate, a trivial CASE for the decision, one UPDATE for all: what the aggregate
-    alone costs, beside the lean floor."""
+def _classify_all(source: str, params: list, *, vertical: str, live: str) -> None:
+    """One UPDATE of every creator from an aggregate: a CASE for tier and type that reads every column the aggregate
+    computes (PostgreSQL leaves out a subquery's unused outputs, which would flatter the floor)."""
     rules = PolicyRules.from_json(policy_published().rules)
-    aggregate = window_aggregate_sql()
-    from django.utils import timezone
-
-    today = timezone.localdate()
-    window = [0, 10**12, window_start(today, rules.window_days), today]
     with connection.cursor() as cursor:
         cursor.execute("SET work_mem = '64MB'")
         cursor.execute("SET jit = off")
         cursor.execute(
             f"""
             UPDATE tiers_influencer AS i SET
-                tier = CASE WHEN a.gmv >= %s THEN 'head' WHEN a.gmv >= %s THEN 'mid' ELSE 'tail' END,
-                creator_type = CASE WHEN a.live_gmv * 2 >= a.gmv THEN 'persona' ELSE 'seeding' END
-            FROM ({aggregate}) AS a WHERE i.id = a.influencer_id
+                tier = CASE WHEN a.gmv >= %s AND a.followers >= 0 THEN 'head' WHEN a.gmv >= %s THEN 'mid'
+                            ELSE 'tail' END,
+                creator_type = CASE WHEN a.live_gmv * 2 >= a.gmv AND {live} > 0 THEN 'persona'
+                                    WHEN {vertical} THEN 'vertical'
+                                    WHEN a.video_gmv + a.storefront_gmv >= a.gmv * 0.5 THEN 'seeding'
+                                    ELSE 'entertainment' END
+            FROM ({source}) AS a WHERE i.id = a.influencer_id
             """,
-            [rules.head.promote_gmv, rules.mid.promote_gmv, *window],
+            [rules.head.promote_gmv, rules.mid.promote_gmv, *params],
         )
+
+
+def _window() -> list:
+    from django.utils import timezone
+
+    rules = PolicyRules.from_json(policy_published().rules)
+    today = timezone.localdate()
+    return [window_start(today, rules.window_days), today]
+
+
+def floor() -> None:
+    """The refresh's own window aggregate, a trivial CASE for the decision, one UPDATE for all: what the aggregate
+    alone costs, beside the lean floor."""
+    from tiers.selectors import _CATEGORIES
+
+    categories = ", ".join(f"COALESCE(a.category_{index}, 0)" for index in range(len(_CATEGORIES)))
+    rest = ("a.live_sessions + a.live_days + a.big_live_days + a.videos_posted + a.entertainment_videos + a.orders "
+            "+ a.active_days + a.big_live_gmv + COALESCE(a.reputation, 0) + a.repeat_weighted + a.refund_weighted")
+    _classify_all(window_aggregate_sql(), [0, 10**12, *_window()], live=f"({rest})",
+                  vertical=f"GREATEST({categories}) >= a.gmv * 0.7")
 
 
 # A narrow copy of the metrics (channel GMV, live minutes, followers): what reading the data once costs.
@@ -50,10 +69,6 @@ NARROW = "bench_narrow_metrics"
 def lean_floor() -> dict:
     """The lean floor: one UPDATE … FROM (aggregate) over a narrow metrics table of the same rows (sums of GMV by
     channel, live minutes, the latest followers; a CASE for tier and type). The narrow copy is made untimed."""
-    from django.utils import timezone
-
-    rules = PolicyRules.from_json(policy_published().rules)
-    today = timezone.localdate()
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {NARROW}")
         cursor.execute(f"CREATE TABLE {NARROW} AS SELECT influencer_id, date, gmv, live_gmv, video_gmv, storefront_gmv, "
@@ -61,49 +76,47 @@ def lean_floor() -> dict:
         cursor.execute(f"CREATE UNIQUE INDEX ON {NARROW} (influencer_id, date)")
         cursor.execute(f"VACUUM ANALYZE {NARROW}")
     started = time.perf_counter()
-    with connection.cursor() as cursor:
-        cursor.execute("SET work_mem = '64MB'")
-        cursor.execute("SET jit = off")
-        cursor.execute(
-            f"""
-            UPDATE tiers_influencer AS i SET
-                tier = CASE WHEN a.gmv >= %s THEN 'head' WHEN a.gmv >= %s THEN 'mid' ELSE 'tail' END,
-                creator_type = CASE WHEN a.live_gmv * 2 >= a.gmv AND a.live_minutes > 0 THEN 'persona'
-                                    WHEN a.video_gmv * 2 >= a.gmv THEN 'entertainment' ELSE 'seeding' END
-            FROM (SELECT influencer_id, SUM(gmv) AS gmv, SUM(live_gmv) AS live_gmv, SUM(video_gmv) AS video_gmv,
-                         SUM(storefront_gmv) AS storefront_gmv, SUM(live_minutes) AS live_minutes,
-                         (ARRAY_AGG(followers ORDER BY date DESC))[1] AS followers
-                  FROM {NARROW} WHERE date > %s AND date <= %s GROUP BY influencer_id) AS a
-            WHERE i.id = a.influencer_id
-            """,
-            [rules.head.promote_gmv, rules.mid.promote_gmv, window_start(today, rules.window_days), today],
-        )
+    _classify_all(f"""SELECT influencer_id, SUM(gmv) AS gmv, SUM(live_gmv) AS live_gmv, SUM(video_gmv) AS video_gmv,
+                             SUM(storefront_gmv) AS storefront_gmv, SUM(live_minutes) AS live_minutes,
+                             (ARRAY_AGG(followers ORDER BY date DESC))[1] AS followers
+                      FROM {NARROW} WHERE date > %s AND date <= %s GROUP BY influencer_id""",
+                  _window(), live="a.live_minutes", vertical="false")
     seconds = time.perf_counter() - started
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE {NARROW}")
     return {"floor_seconds": round(seconds, 3)}
 
 
+def _export(dump: Path, select: str) -> None:
+    dump.parent.mkdir(exist_ok=True)
+    with connection.cursor() as cursor, dump.open("wb") as out, cursor.copy(f"COPY ({select}) TO STDOUT") as copy:
+        for block in copy:
+            out.write(block)
+
+
+def _timed_copy(dump: Path, table: str) -> float:
+    """COPY the dump into `table` (timed); the dump is removed."""
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        with dump.open("rb") as source, cursor.copy(f"COPY {table} ({METRIC_COPY_COLUMNS}) FROM STDIN") as copy:
+            while block := source.read(1 << 20):
+                copy.write(block)
+    seconds = time.perf_counter() - started
+    dump.unlink()
+    return seconds
+
+
 def seed_copy_floor() -> dict:
     """COPY of every seeded metric row into an empty table shaped like DailyMetric (its indexes and checks): the floor
     that seed_demo is held to. The rows are exported untimed."""
     dump = IMPORT_FILE.with_suffix(".seed.copy")
-    dump.parent.mkdir(exist_ok=True)
+    _export(dump, f"SELECT {METRIC_COPY_COLUMNS} FROM tiers_dailymetric")
     with connection.cursor() as cursor:
-        with dump.open("wb") as out, cursor.copy(f"COPY (SELECT {METRIC_COPY_COLUMNS} FROM tiers_dailymetric) TO STDOUT") as copy:
-            for block in copy:
-                out.write(block)
         cursor.execute("DROP TABLE IF EXISTS bench_seed_copy")
         cursor.execute("CREATE TABLE bench_seed_copy (LIKE tiers_dailymetric INCLUDING ALL)")
-    started = time.perf_counter()
-    with connection.cursor() as cursor:
-        with dump.open("rb") as source, cursor.copy(f"COPY bench_seed_copy ({METRIC_COPY_COLUMNS}) FROM STDIN") as copy:
-            while block := source.read(1 << 20):
-                copy.write(block)
-    seconds = time.perf_counter() - started
+    seconds = _timed_copy(dump, "bench_seed_copy")
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE bench_seed_copy")
-    dump.unlink()
     return {"copy_seconds": round(seconds, 3)}
 
 
@@ -199,25 +212,12 @@ def import_run() -> dict:
 def import_copy_floor() -> dict:
     """COPY of the same rows into the same table: they are exported, deleted, and COPYed back (timed)."""
     dump = IMPORT_FILE.with_suffix(".copy")
-    dump.parent.mkdir(exist_ok=True)  # the API bench COPYs without having written the import's file
     imported = "influencer_id IN (SELECT id FROM tiers_influencer WHERE platform_id LIKE 'imp-%%')"
+    _export(dump, f"SELECT {METRIC_COPY_COLUMNS} FROM tiers_dailymetric WHERE {imported.replace('%%', '%')}")
     with connection.cursor() as cursor:
-        with dump.open("wb") as out, cursor.copy(
-            f"COPY (SELECT {METRIC_COPY_COLUMNS} FROM tiers_dailymetric WHERE {imported.replace('%%', '%')}) TO STDOUT"
-        ) as copy:
-            for block in copy:
-                out.write(block)
         cursor.execute(f"DELETE FROM tiers_dailymetric WHERE {imported}")
-    with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE tiers_dailymetric")
-    started = time.perf_counter()
-    with connection.cursor() as cursor:
-        with dump.open("rb") as source, cursor.copy(f"COPY tiers_dailymetric ({METRIC_COPY_COLUMNS}) FROM STDIN") as copy:
-            while block := source.read(1 << 20):
-                copy.write(block)
-    seconds = time.perf_counter() - started
-    dump.unlink()
-    return {"copy_seconds": round(seconds, 3)}
+    return {"copy_seconds": round(_timed_copy(dump, "tiers_dailymetric"), 3)}
 
 
 def import_reset() -> None:
