@@ -40,6 +40,7 @@ from .selectors import (
     latest_runs,
     movements_per_day,
     movements_since_last_refresh,
+    population,
     programme_funnels,
     tier_type_matrix,
 )
@@ -89,15 +90,16 @@ def dashboard(request):
                                                                       FlapForm.base_fields["days"].initial)
     today = timezone.localdate()
     per_day = movements_per_day(today=today, days=90)
+    creators = population()
     context = {
-        "matrix": tier_type_matrix(),
+        "matrix": tier_type_matrix(creators),
         "last_refresh": movements_since_last_refresh(),
         "charts": [(30, movement_chart([(d.day, d.promoted, d.demoted, d.url) for d in per_day[-30:]])),
                    (90, movement_chart([(d.day, d.promoted, d.demoted, d.url) for d in per_day]))],
         "totals_30": _totals(per_day[-30:]), "totals_90": _totals(per_day),
         "flap_form": flap_form,
         "flap": flap_report(today=today, min_changes=changes, days=days),
-        "funnels": programme_funnels(today=today),
+        "funnels": programme_funnels(today=today, population=creators),
         "runs": latest_runs(),
         "tier_labels": dict(Tier.choices), "type_labels": dict(CreatorType.choices),
     }
