@@ -263,7 +263,10 @@ def _write_moves(moves: list[Move], *, run_id: int | None, today: datetime.date)
     """New places, changed places, their events and the tasks ticked from metrics: bulk writes."""
     counts = AssignmentCounts()
     now = timezone.now()
-    created, changed, events, completions = [], [], [], []
+    created, changed, events = [], [], []
+    # Ticks of new places cannot meet a creator's own tick (nobody else sees the place yet): COPYed. Ticks of
+    # existing places may, and are inserted ignoring a duplicate.
+    new_ticks, ticks = [], []
     for move in moves:
         outcome = move.step
         counts.advanced += sum(e.reason == ReasonCode.STAGE_ADVANCED for e in outcome.events)
@@ -278,7 +281,9 @@ def _write_moves(moves: list[Move], *, run_id: int | None, today: datetime.date)
             changed.append(enrollment)
             counts.exited += outcome.action == "exit"
         events += [(enrollment, event) for event in outcome.events]
-        completions += [(enrollment, task_id) for task_id in outcome.completed_now]
+        (new_ticks if move.enrollment is None else ticks).extend(
+            TaskCompletion(enrollment=enrollment, task_id=task_id, source=CompletionSource.METRICS)
+            for task_id in outcome.completed_now)
 
     bulk.insert_objects(Enrollment, created)
     Enrollment.objects.bulk_update(changed, _UPDATE_FIELDS, batch_size=1_000)
@@ -286,11 +291,11 @@ def _write_moves(moves: list[Move], *, run_id: int | None, today: datetime.date)
     written = [EnrollmentEvent(enrollment_id=enrollment.pk, reason=e.reason, from_stage_id=e.from_stage,
                                to_stage_id=e.to_stage, assignment_run_id=run_id) for enrollment, e in events]
     bulk.insert_objects(EnrollmentEvent, written)
-    TaskCompletion.objects.bulk_create(
-        [TaskCompletion(enrollment=e, task_id=t, source=CompletionSource.METRICS) for e, t in completions],
-        batch_size=2_000, ignore_conflicts=True,
-    )
-    counts.tasks_checked = len(completions)
+    for tick in new_ticks:
+        tick.enrollment_id = tick.enrollment.pk  # the place has its id now
+    bulk.insert_objects(TaskCompletion, new_ticks)
+    TaskCompletion.objects.bulk_create(ticks, batch_size=2_000, ignore_conflicts=True)
+    counts.tasks_checked = len(new_ticks) + len(ticks)
     return ChunkWrites(counts=counts, events=written)
 
 
