@@ -90,6 +90,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE", "timeout": 30}
     )
+elif env.int("DATABASE_POOL_MAX_SIZE", default=0) > 0:
+    # Django's own connection pool (psycopg_pool) per process: each gunicorn or Celery process keeps at most this
+    # many connections open, shared between its requests (README, "Running at scale"). A pool replaces
+    # persistent connections.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": env.int("DATABASE_POOL_MAX_SIZE"), "timeout": 10}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 PRODUCTION_ENV = {
     "DJANGO_SETTINGS_MODULE": "config.settings.production",
@@ -35,3 +37,31 @@ def test_production_refuses_to_start_without_a_secret_key():
 
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+_ON_POSTGRESQL = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+
+
+@pytest.mark.skipif(not _ON_POSTGRESQL, reason="the pool is PostgreSQL's (CI runs it)")
+def test_database_pool_max_size_gives_every_process_a_connection_pool_of_that_size():
+    # given the site's database with a pool of three connections per process
+    code = ("from django.db import connection\n"
+            "answers = 0\n"
+            "for _ in range(20):\n"
+            "    with connection.cursor() as cursor:\n"
+            "        cursor.execute('SELECT 1')\n"
+            "        answers += cursor.fetchone()[0]\n"
+            "    connection.close()\n"
+            "pool = connection.pool\n"
+            "print(type(pool).__name__, pool.max_size, answers, pool.get_stats().get('connections_num', 0))\n")
+
+    # when a process asks twenty times, closing its connection after each (as a request does)
+    server = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"  # the suite's server; any database answers
+    result = _manage("shell", "-c", code, env={"DJANGO_SETTINGS_MODULE": "config.settings.local", "DATABASE_URL": server,
+                                               "DATABASE_POOL_MAX_SIZE": "3"})
+
+    # then the answers came through a pool of at most three connections, which closing returned to the pool
+    assert result.returncode == 0, result.stderr
+    kind, max_size, answered, opened = result.stdout.strip().splitlines()[-1].split()
+    assert (kind, max_size, answered) == ("ConnectionPool", "3", "20")
+    assert 1 <= int(opened) <= 3
