@@ -64,11 +64,16 @@ def insert_objects(model: type[models.Model], objects: Sequence[models.Model], *
         for attname in stamped:
             setattr(obj, attname, now)
         obj._state.adding, obj._state.db = False, connection.alias
-    json_fields = {f.attname for f in fields if isinstance(f, models.JSONField)}
     attnames = [f.attname for f in fields]
-    encode = [json.dumps if attname in json_fields else None for attname in attnames]
+    encode = json_encoders(model, attnames)
     insert_rows(model, [f.column for f in fields],
                 ([e(getattr(obj, a)) if e else getattr(obj, a) for e, a in zip(encode, attnames)] for obj in objects))
+
+
+def json_encoders(model: type[models.Model], attnames: Sequence[str]) -> list:
+    """Per column, json.dumps for the model's JSON fields (COPY takes their text) and None for the rest."""
+    json_fields = {f.attname for f in model._meta.concrete_fields if isinstance(f, models.JSONField)}
+    return [json.dumps if attname in json_fields else None for attname in attnames]
 
 
 def reserve_ids(model: type[models.Model], count: int) -> list[int]:

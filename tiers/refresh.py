@@ -2,7 +2,6 @@
 
 import datetime
 import inspect
-import json
 import logging
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -837,8 +836,7 @@ def _append(model: type[models.Model], rows: list[NamedTuple], **same) -> None:
         model.objects.bulk_create((model(**row._asdict(), **same) for row in rows), batch_size=WRITE_BATCH)
         return
     columns = [*rows[0]._fields, *same]
-    json_columns = {f.attname for f in model._meta.concrete_fields if isinstance(f, models.JSONField)}
-    encode = [json.dumps if column in json_columns else None for column in columns]
+    encode = bulk.json_encoders(model, columns)
     bulk.insert_rows(model, columns, ([e(v) if e else v for e, v in zip(encode, (*row, *same.values()))]
                                       for row in rows))
 

@@ -42,4 +42,3 @@ def test_the_procfile_runs_one_beat_and_workers_for_every_queue_the_site_sends_t
     finally:
         celery_app.conf.task_default_queue = original
     assert routed == {"shop", "shop.batch"}
-
