@@ -30,10 +30,14 @@ class Worker:
         self.peak_mb = 0.0
 
     def __enter__(self):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "warning", "-c", str(self.processes),
-             "-n", f"{self.queue}@%h", "-Q", f"{self.queue},{self.queue}.batch", "--without-gossip", "--without-mingle"],
-            cwd=BASE_DIR, env=self.env)
+        # The worker's own output goes to bench-results/, so the bench prints only its figures.
+        log = BASE_DIR / "bench-results" / f"worker-{self.processes}.log"
+        log.parent.mkdir(exist_ok=True)
+        with log.open("w") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "warning", "-c", str(self.processes),
+                 "-n", f"{self.queue}@%h", "-Q", f"{self.queue},{self.queue}.batch", "--without-gossip",
+                 "--without-mingle"], cwd=BASE_DIR, env=self.env, stdout=out, stderr=subprocess.STDOUT)
         self._stop = threading.Event()
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()
