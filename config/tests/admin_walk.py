@@ -173,6 +173,30 @@ def custom_url(name, obj):
         return reverse(f"admin:{name}", args=[obj.pk])
 
 
+def walk(client) -> tuple[dict, dict]:
+    """Every admin as `client`: (reads, writes). reads: {model label: (changelist, change page) status codes};
+    writes: {(model label, what): status code} for add (GET and POST), change (POST), delete (GET and POST), every
+    declared action and every custom URL, on the first row of each model."""
+    reads, writes = {}, {}
+    for model, model_admin in registered():
+        obj = model._default_manager.first()
+        assert obj is not None, f"make_admin_world makes no {model._meta.label}: add one, so its admin is walked"
+        label = model._meta.label
+        reads[label] = (client.get(url(model, "changelist")).status_code,
+                        client.get(url(model, "change", obj.pk)).status_code)
+        writes[(label, "GET add")] = client.get(url(model, "add")).status_code
+        writes[(label, "POST add")] = client.post(url(model, "add"), {}).status_code
+        writes[(label, "POST change")] = client.post(url(model, "change", obj.pk), {}).status_code
+        writes[(label, "GET delete")] = client.get(url(model, "delete", obj.pk)).status_code
+        writes[(label, "POST delete")] = client.post(url(model, "delete", obj.pk), {"post": "yes"}).status_code
+        for action in declared_actions(model_admin):
+            writes[(label, f"action {action}")] = client.post(
+                url(model, "changelist"), {"action": action, "_selected_action": [obj.pk], "index": 0}).status_code
+        for name in custom_url_names(model_admin):
+            writes[(label, f"POST {name}")] = client.post(custom_url(name, obj), {}).status_code
+    return reads, writes
+
+
 def snapshot():
     """Every row of every registered model, to show that a refused request changed nothing."""
     return {model._meta.label: sorted(map(repr, model._default_manager.values())) for model, _ in registered()}
