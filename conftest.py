@@ -2,6 +2,7 @@
 
 import datetime
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -125,6 +126,24 @@ def waiting(redis_url: str, queue: str) -> int:
     """How many tasks wait in `queue` and its batch queue."""
     broker = redis.Redis.from_url(redis_url)
     return sum(broker.llen(name) for name in worker_queues(queue))
+
+
+def wait_for(condition, what: str, timeout: float = 90):
+    """Poll `condition` until it is truthy (returned) or `timeout` seconds pass (the test fails naming `what`)."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout:.0f}s"
+        time.sleep(0.1)
+    return result
+
+
+def forget_queue(redis_url: str, queue: str) -> None:
+    """Drop what a killed worker left unacknowledged for `queue` and its batch queue, so nobody restores it later."""
+    client = redis.Redis.from_url(redis_url)
+    for tag, payload in client.hscan_iter("unacked"):
+        if json.loads(payload)[2] in worker_queues(queue):
+            client.hdel("unacked", tag)
+            client.zrem("unacked_index", tag)
 
 
 def start_worker(redis_url: str, *, queue: str, app: str = "config", concurrency: int = 2,

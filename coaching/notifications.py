@@ -110,8 +110,8 @@ def _not_notified(**link) -> Exists:
 def notifications_after_refresh(*, refresh_run_id: int, first_id: int | None = None, last_id: int | None = None) -> int:
     """Tier and type changes of one refresh, and warnings for creators who just went below their keep line.
 
-    A first classification is not news, so moves from nothing are skipped. Set-based: a few queries
-    per BATCH of decisions, none per creator. Running it again creates nothing. With `first_id` and
+    A first classification is not news, so moves from nothing are skipped. Set-based: one INSERT … SELECT
+    per kind of change, and a few queries per BATCH of warnings; none per creator. Running it again creates nothing. With `first_id` and
     `last_id`, only for the creators with ids in that range (one chunk of an assignment). Returns how
     many notifications were created.
     """

@@ -262,16 +262,15 @@ def review_queue(*, status: str):
 
 def recent_metric_sums(*, influencer_ids, today: datetime.date | None = None,
                        days: int = REVIEW_METRIC_DAYS) -> dict[int, dict]:
-    """Each creator's last `days` days summed (GMV by channel, orders, active days, latest followers as
-    the highest), in one query however many creators."""
+    """Each creator's last `days` days summed as the review pages show them (GMV, orders, active days, and
+    followers as the highest in the window), in one query however many creators."""
     today = today or timezone.localdate()
     rows = (DailyMetric.objects.filter(influencer_id__in=influencer_ids,
                                        date__gt=today - datetime.timedelta(days=days), date__lte=today)
             .values("influencer_id")
             # Named apart from the fields they sum, so the filter below reads the day's GMV, not the sum.
-            .annotate(sum_gmv=Sum("gmv"), sum_live_gmv=Sum("live_gmv"), sum_video_gmv=Sum("video_gmv"),
-                      sum_storefront_gmv=Sum("storefront_gmv"), sum_orders=Sum("orders"), max_followers=Max("followers"),
-                      active_days=Count("pk", filter=Q(gmv__gt=0)), max_reputation=Max("reputation_score")))
+            .annotate(sum_gmv=Sum("gmv"), sum_orders=Sum("orders"), max_followers=Max("followers"),
+                      active_days=Count("pk", filter=Q(gmv__gt=0))))
     return {row.pop("influencer_id"): {name.removeprefix("sum_").removeprefix("max_"): value
                                        for name, value in row.items()} for row in rows}
 

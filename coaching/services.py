@@ -291,8 +291,6 @@ def _write_moves(moves: list[Move], *, run_id: int | None, today: datetime.date)
     written = [EnrollmentEvent(enrollment_id=enrollment.pk, reason=e.reason, from_stage_id=e.from_stage,
                                to_stage_id=e.to_stage, assignment_run_id=run_id) for enrollment, e in events]
     bulk.insert_objects(EnrollmentEvent, written)
-    for tick in new_ticks:
-        tick.enrollment_id = tick.enrollment.pk  # the place has its id now
     bulk.insert_objects(TaskCompletion, new_ticks)
     TaskCompletion.objects.bulk_create(ticks, batch_size=2_000, ignore_conflicts=True)
     counts.tasks_checked = len(new_ticks) + len(ticks)

@@ -40,9 +40,14 @@ def review_list(request):
 
 
 def _detail_context(request, review, *, uphold=None, override=None) -> dict:
+    return {**review_desk(review=review), **_answer_context(request, review, uphold=uphold, override=override)}
+
+
+def _answer_context(request, review, *, uphold=None, override=None) -> dict:
+    """What the answer section reads (the htmx reply renders only it: no decision or metrics to read again)."""
     may_answer = request.user.has_perm(ANSWER_REVIEWS)
     return {
-        **review_desk(review=review),
+        "review": review,
         "may_answer": may_answer and review.status != ReviewStatus.CLOSED,
         "may_pin": may_answer and request.user.has_perm(PIN) and review.status != ReviewStatus.CLOSED,
         "uphold": uphold or ReviewUpholdForm(),
@@ -66,7 +71,7 @@ def review_detail(request, review_id: int):
 def _answered(request, review, *, ok: str | None = None, uphold=None, override=None):
     """htmx: the answer section again (with the outcome or the form errors). A plain post: back to the page."""
     if request.htmx:
-        context = {**_detail_context(request, _review(review.pk), uphold=uphold, override=override), "ok": ok}
+        context = {**_answer_context(request, _review(review.pk), uphold=uphold, override=override), "ok": ok}
         return render(request, "coaching/review_detail.html#answer", context)
     if ok:
         messages.success(request, ok)

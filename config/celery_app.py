@@ -23,6 +23,13 @@ def batch_queue() -> str:
     return f"{app.conf.task_default_queue}.batch"
 
 
+def health_queue() -> str:
+    """The queue of /healthz?deep=1's probe: CELERY_HEALTH_QUEUE, or `<default queue>.health`."""
+    from django.conf import settings
+
+    return settings.LADDER_HEALTH_QUEUE or f"{app.conf.task_default_queue}.health"
+
+
 def route_batch_work(name, args, kwargs, options, task=None, **kw):
     """Celery router (CELERY_TASK_ROUTES): batch tasks to the batch queue, the rest to the default one."""
     if name in BATCH_TASKS:

@@ -53,9 +53,10 @@ def _broker() -> None:
 
 def _worker() -> None:
     """Send a real task on the health queue and wait for a worker to run it against the database."""
+    from config.celery_app import health_queue
     from tiers.tasks import count_influencers
 
-    count_influencers.apply_async(queue=settings.LADDER_HEALTH_QUEUE, retry=False).get(timeout=WORKER_TIMEOUT_SECONDS)
+    count_influencers.apply_async(queue=health_queue(), retry=False).get(timeout=WORKER_TIMEOUT_SECONDS)
 
 
 def database_state() -> str:

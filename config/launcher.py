@@ -38,15 +38,6 @@ def _stop(children: list[tuple[str, subprocess.Popen]]) -> None:
             proc.wait()
 
 
-def queues() -> tuple[str, str]:
-    """The default queue and the queue /healthz?deep=1 sends its probe to, as the settings name them."""
-    default, health = subprocess.run(
-        [PYTHON, "-c", "from django.conf import settings; import django; django.setup(); "
-                       "print(settings.CELERY_TASK_DEFAULT_QUEUE, settings.LADDER_HEALTH_QUEUE)"],
-        cwd=BASE_DIR, check=True, capture_output=True, text=True).stdout.split()
-    return default, health
-
-
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     host = os.environ.get("HOST", "127.0.0.1")
@@ -76,15 +67,19 @@ def main() -> int:
         _manage("ensure_schedules")
         _manage("seed_demo", "--influencers", demo_size, "--days", "90", "--if-empty")
         _manage("refresh_tiers", "--no-progress", "--history", "60")
-        default_queue, health_queue = queues()
+        # The queues as the site derives them (the settings read the environment set above).
+        from config.celery_app import app as celery_app
+        from config.celery_app import batch_queue, health_queue
+
+        default_queue = celery_app.conf.task_default_queue
         children = [
             _spawn("web", [PYTHON, "manage.py", "runserver", f"{host}:{port}", "--noreload"]),
             # Batch work (refresh, assignment, import and what-if chunks) has workers of its own; what people wait
             # for (notifications, the outbox, /healthz?deep=1's probe) has another, so it never waits behind chunks.
             _spawn("batch worker", [PYTHON, "-m", "celery", "-A", "config", "worker", "-l", "info", "-c", "2",
-                                    "-n", "batch@%h", "-Q", f"{default_queue}.batch"]),
+                                    "-n", "batch@%h", "-Q", batch_queue()]),
             _spawn("worker", [PYTHON, "-m", "celery", "-A", "config", "worker", "-l", "info", "-c", "1",
-                              "-n", "interactive@%h", "-Q", f"{default_queue},{health_queue}"]),
+                              "-n", "interactive@%h", "-Q", f"{default_queue},{health_queue()}"]),
             _spawn("beat", [PYTHON, "-m", "celery", "-A", "config", "beat", "-l", "info"]),
         ]
         print(

@@ -1,6 +1,5 @@
 """Staff pages of the ops desk: dashboard, policy what-if and publish, refresh, exports; thin, permission-checked."""
 
-import functools
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -20,6 +19,7 @@ from tiers.choices import (
     RunStatus,
     RunTrigger,
     Tier,
+    choice_label,
 )
 from tiers.models import Influencer, RefreshRun, TierDecision, TierPolicy
 from tiers.refresh import (
@@ -64,17 +64,6 @@ def staff_may(permission: str):
     def decorate(view):
         return login_required(permission_required(permission, raise_exception=True)(view))
     return decorate
-
-
-@functools.cache
-def _labels(choices_class) -> dict:
-    # Built once per choice set, not per exported cell: an export writes millions of them. The labels
-    # stay lazy, so each is read in the language of the request that exports.
-    return dict(choices_class.choices)
-
-
-def _label(choices_class, value) -> str:
-    return str(_labels(choices_class).get(value, "")) if value else ""
 
 
 # ---------------------------------------------------------------- dashboard
@@ -259,8 +248,8 @@ def _creator_rows(filters):
                                     .order_by("influencer_id", "program__code").values_list("influencer_id", "program__code")):
             programmes.setdefault(influencer_id, []).append(code)
         for pk, platform_id, handle, name, tier, creator_type, category, status, since, below in batch:
-            yield [platform_id, handle, name, _label(Tier, tier), _label(CreatorType, creator_type),
-                   _label(Category, category), status, since, below, " ".join(programmes.get(pk, []))]
+            yield [platform_id, handle, name, choice_label(Tier, tier), choice_label(CreatorType, creator_type),
+                   choice_label(Category, category), status, since, below, " ".join(programmes.get(pk, []))]
         after = batch[-1][0]
 
 
@@ -286,8 +275,8 @@ def ledger_export(request, file_format: str):
         "decided_on", "influencer__platform_id", "influencer__handle", "cause", "tier_before", "tier_after",
         "type_before", "type_after", "policy__version", "refresh_run_id").iterator(chunk_size=EXPORT_BATCH)
     return export_response(name="ledger", file_format=file_format, header=header, rows=(
-        [day, platform_id, handle, cause, _label(Tier, tb), _label(Tier, ta),
-         _label(CreatorType, yb), _label(CreatorType, ya), f"v{version}" if version else "", run]
+        [day, platform_id, handle, cause, choice_label(Tier, tb), choice_label(Tier, ta),
+         choice_label(CreatorType, yb), choice_label(CreatorType, ya), f"v{version}" if version else "", run]
         for day, platform_id, handle, cause, tb, ta, yb, ya, version, run in values))
 
 
@@ -303,8 +292,8 @@ def whatif_export(request, whatif_id: int, file_format: str):
         "influencer__platform_id", "influencer__handle", "influencer__main_category", "move", "tier_before", "tier_after",
         "type_before", "type_after", "explanation").iterator(chunk_size=EXPORT_BATCH))
     return export_response(name=f"whatif-{whatif.pk}", file_format=file_format, header=header, rows=(
-        [platform_id, handle, _label(Category, category), _label(Move, move), _label(Tier, tb),
-         _label(Tier, ta), _label(CreatorType, yb), _label(CreatorType, ya),
+        [platform_id, handle, choice_label(Category, category), choice_label(Move, move), choice_label(Tier, tb),
+         choice_label(Tier, ta), choice_label(CreatorType, yb), choice_label(CreatorType, ya),
          checks_text(explanation)]
         for platform_id, handle, category, move, tb, ta, yb, ya, explanation in values))
 

@@ -37,8 +37,8 @@ from .admin_base import (
     StaffInlineMixin,
 )
 from .admin_paging import EstimatedCountPaginator
-from .choices import OVERRIDE_VALUES, PolicyStatus, RunStatus, RunTrigger
-from .forms import BulkOverrideForm
+from .choices import OVERRIDE_VALUES, PolicyStatus, RunStatus, RunTrigger, choice_label
+from .forms import BulkOverrideForm, OverrideProblemsForm
 from .models import (
     DailyMetric,
     ImportBatch,
@@ -67,7 +67,6 @@ from .services import (
     override_bulk_preview,
     override_create,
     override_end,
-    override_problems,
     policy_clone,
     policy_create_draft,
     policy_publish,
@@ -237,11 +236,12 @@ class InfluencerAdmin(StaffAdmin):
         return HttpResponseRedirect(reverse("admin:tiers_influencer_changelist"))
 
     def _pin_page(self, request, form, *, selected=None, preview=None, unknown=()):
+        values = OVERRIDE_VALUES[form.initial["field"]] if preview else None  # the confirm form carries the field
         context = {
             **self.admin_site.each_context(request), "opts": self.opts, "form": form, "selected": selected,
             "title": _("Pin the tier or type of many creators"), "preview": preview, "unknown": list(unknown)[:20],
             "unknown_count": len(unknown),
-            "shown": [{**row, "now_label": _value_label(row["now"]), "after_label": _value_label(row["after"])}
+            "shown": [{**row, "now_label": choice_label(values, row["now"]), "after_label": choice_label(values, row["after"])}
                       for row in preview.rows[: self.bulk_preview_rows]] if preview else (),
             "moving": sum(row["moves"] for row in preview.rows) if preview else 0,
         }
@@ -251,12 +251,6 @@ class InfluencerAdmin(StaffAdmin):
     def metrics_link(self, obj):
         url = reverse("admin:tiers_dailymetric_changelist") + f"?influencer__id__exact={obj.pk}"
         return format_html('<a href="{}">{}</a>', url, _("open"))
-
-
-def _value_label(value: str) -> str:
-    """A tier's or type's name in the staff's language."""
-    labels = {choice: label for choices in OVERRIDE_VALUES.values() for choice, label in choices.choices}
-    return labels.get(value, value or "")
 
 
 @admin.register(TierPolicy)
@@ -372,22 +366,12 @@ class TierDecisionAdmin(ReadOnlyAdmin):
         return _checks_table(obj.explanation.get("checks", []))
 
 
-class TierOverrideForm(forms.ModelForm):
+class TierOverrideForm(OverrideProblemsForm, forms.ModelForm):
     """A new override; the service's own checks run here, so a mistake comes back on its field."""
 
     class Meta:
         model = TierOverride
         fields = ("influencer", "field", "value", "reason", "expires_at")
-
-    def clean(self):
-        cleaned = super().clean()
-        problems = override_problems(field=cleaned.get("field"), value=cleaned.get("value"),
-                                     reason=cleaned.get("reason") or "", expires_at=cleaned.get("expires_at"),
-                                     now=timezone.now())
-        for field, problem in problems.items():
-            if field not in self.errors:  # a field's own error (not a choice, required) says it already
-                self.add_error(field, problem)
-        return cleaned
 
 
 @admin.register(TierOverride)
@@ -588,7 +572,6 @@ class LoginAttemptAdmin(_with_staff_rules(axes_admin.AccessAttemptAdmin)):
         # A login is locked while its failed attempts are counted, from any address: forgetting them unlocks it.
         usernames = sorted({attempt.username for attempt in queryset})
         AccessAttempt.objects.filter(username__in=usernames).delete()
-        queryset.delete()
         self.message_user(request, _("Unlocked: %(names)s.") % {"names": ", ".join(usernames)}, messages.SUCCESS)
 
 

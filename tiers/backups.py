@@ -7,6 +7,7 @@ from pathlib import Path
 
 import environ
 from django.db import connections
+from django.db.backends.postgresql.client import DatabaseClient
 
 RESTORE_TIMEOUT_SECONDS = 6 * 60 * 60
 
@@ -16,15 +17,13 @@ class BackupError(Exception):
 
 
 def _postgres_env(settings_dict: dict) -> tuple[list[str], dict]:
-    """libpq connection flags and environment (the password goes in PGPASSWORD, never on the command line)."""
-    flags = []
-    for flag, key in (("--host", "HOST"), ("--port", "PORT"), ("--username", "USER")):
-        if settings_dict.get(key):
-            flags += [flag, str(settings_dict[key])]
-    env = {**os.environ}
-    if settings_dict.get("PASSWORD"):
-        env["PGPASSWORD"] = settings_dict["PASSWORD"]
-    return flags, env
+    """libpq connection flags and environment, as Django's own dbshell builds them: the password in PGPASSWORD
+    (never on the command line), and the OPTIONS a DATABASE_URL may carry (sslmode, service, certificates)."""
+    settings_dict = {"OPTIONS": {}, **settings_dict}
+    args, env = DatabaseClient.settings_to_cmd_args_env(settings_dict, [])
+    # args: the client's name, its -U/-h/-p flags, then the database name (which the callers pass themselves)
+    flags = args[1:-1] if settings_dict.get("NAME") else args[1:]
+    return flags, {**os.environ, **(env or {})}
 
 
 def _run(command: list[str], env: dict) -> None:

@@ -49,7 +49,7 @@ def insert_objects(model: type[models.Model], objects: Sequence[models.Model], *
 
     PostgreSQL: ids drawn from the sequence, then one COPY, in which psycopg adapts the values itself (Django's
     bulk_create spends most of its time preparing every value of every row). Elsewhere: bulk_create. auto_now and
-    auto_now_add fields are set to now, as save() would.
+    auto_now_add fields are set to now, as save() would, and foreign keys to objects saved since are filled in.
     """
     if not objects:
         return
@@ -60,6 +60,8 @@ def insert_objects(model: type[models.Model], objects: Sequence[models.Model], *
     now = timezone.now()
     stamped = [f.attname for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
     for obj, pk in zip(objects, reserve_ids(model, len(objects))):
+        # As bulk_create does: a related object saved since this one was built lends it its id.
+        obj._prepare_related_fields_for_save(operation_name="insert_objects")
         obj.pk = pk
         for attname in stamped:
             setattr(obj, attname, now)

@@ -1,5 +1,7 @@
 """The product's vocabulary: tiers, creator types, categories and statuses."""
 
+import functools
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -122,3 +124,15 @@ class ImportSource(models.TextChoices):
 class UnknownCreators(models.TextChoices):
     CREATE = "create", _("Create them from the file's id, handle and category")
     REPORT = "report", _("Reject their rows")
+
+
+@functools.cache
+def _labels(choices_class) -> dict:
+    # Built once per choice set, not per cell: an export writes millions of them. The labels stay lazy, so
+    # each is read in the language of the request that shows it.
+    return dict(choices_class.choices)
+
+
+def choice_label(choices_class, value) -> str:
+    """The label of `value` in `choices_class`, in the current language; "" for no value or an unknown one."""
+    return str(_labels(choices_class).get(value, "")) if value else ""

@@ -54,7 +54,21 @@ BULK_IDS_INVALID = _("The selection is not a list of creator numbers.")
 EXPIRY_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"]
 
 
-class OverrideForm(forms.Form):
+class OverrideProblemsForm:
+    """Mixin: override_create's own checks run in clean(), each on its field, so a mistake is a form error."""
+
+    def clean(self):
+        cleaned = super().clean()
+        problems = override_problems(field=cleaned.get("field"), value=cleaned.get("value"),
+                                     reason=cleaned.get("reason") or "", expires_at=cleaned.get("expires_at"),
+                                     now=timezone.now())
+        for name, problem in problems.items():
+            if name not in self.errors:  # a field's own error (not a choice, required) says it already
+                self.add_error(name, problem)
+        return cleaned
+
+
+class OverrideForm(OverrideProblemsForm, forms.Form):
     """Pin a tier or type with a reason and an expiry; override_create's own checks run here, on their field."""
 
     field = forms.ChoiceField(label=_("Pin"), choices=OverrideField.choices)
@@ -64,16 +78,6 @@ class OverrideForm(forms.Form):
                                      widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
                                                                 format="%Y-%m-%dT%H:%M"),
                                      help_text=_("Empty: until someone ends it."))
-
-    def clean(self):
-        cleaned = super().clean()
-        problems = override_problems(field=cleaned.get("field"), value=cleaned.get("value"),
-                                     reason=cleaned.get("reason") or "", expires_at=cleaned.get("expires_at"),
-                                     now=timezone.now())
-        for name, problem in problems.items():
-            if name not in self.errors:
-                self.add_error(name, problem)
-        return cleaned
 
 
 class BulkOverrideForm(OverrideForm):

@@ -44,8 +44,24 @@ def _record(sender: str, kwargs: dict) -> None:
     tracker = getattr(_tracked, "current", None)
     if tracker is not None:
         tracker.ids.append(message.pk)
-    # In a transaction: sent once it commits, and kept if it does not. Outside one: sent now.
-    transaction.on_commit(lambda: deliver(ids=[message.pk]))
+    # In a transaction: sent once it commits, and kept if it does not. Outside one: sent now. One delivery takes
+    # every message recorded so far, so a transaction that recorded thousands (a bulk pin) sends them in one go and
+    # stops at the first failure; the callbacks after it find nothing left. A row rolled back is not found, not sent.
+    pending = _pending_ids()
+    pending.append(message.pk)
+    transaction.on_commit(_deliver_pending)
+
+
+def _pending_ids() -> list[int]:
+    if not hasattr(_tracked, "pending"):
+        _tracked.pending = []
+    return _tracked.pending
+
+
+def _deliver_pending() -> None:
+    ids, _tracked.pending = _pending_ids(), []
+    if ids:
+        deliver(ids=ids, limit=len(ids))
 
 
 def task_after_commit(task, *args) -> None:
@@ -101,10 +117,6 @@ def flush() -> int:
     if sent:
         logger.info("outbox: %s waiting messages sent", sent)
     return sent
-
-
-def waiting_count() -> int:
-    return OutboxMessage.objects.filter(sent_at__isnull=True).count()
 
 
 @dataclass

@@ -4,18 +4,16 @@ import datetime
 import json
 import os
 import signal
-import time
 import uuid
 
 import pytest
-import redis
 from django.db import transaction
 from django.utils import timezone
 
 from coaching.choices import AssignmentStatus
 from coaching.models import AssignmentChunk, AssignmentRun, Enrollment, EnrollmentEvent, Notification
 from coaching.services import STALE_AFTER, assignment_after_refresh, assignment_proceed, assignment_run
-from conftest import drop_queues, start_worker, stop_worker, waiting, worker_queues
+from conftest import drop_queues, forget_queue, start_worker, stop_worker, wait_for, waiting
 from config.celery_app import app as celery_app
 from tiers.refresh import refresh_run_sync
 from tiers.tests.factories import InfluencerFactory, metric_days
@@ -32,22 +30,6 @@ def outcome():
                                                         "from_stage_id", "to_stage_id"), key=repr)
     told = sorted((n.influencer_id, n.kind, json.dumps(n.data, sort_keys=True)) for n in Notification.objects.all())
     return places, events, told
-
-
-def wait_for(condition, what):
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, f"waited {WAIT_SECONDS} s for {what}"
-        time.sleep(0.2)
-
-
-def forget_queue(redis_url: str, queue: str) -> None:
-    """Drop what the killed worker left unacknowledged for our queue, so nobody restores it in two hours."""
-    client = redis.Redis.from_url(redis_url)
-    for tag, payload in client.hscan_iter("unacked"):
-        if json.loads(payload)[2] in worker_queues(queue):
-            client.hdel("unacked", tag)
-            client.zrem("unacked_index", tag)
 
 
 @pytest.mark.worker

@@ -219,7 +219,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
 # `/healthz?deep=1`'s probe task goes to a queue of its own, so it never waits behind refresh chunks;
 # some worker must consume it (`make run` starts one; see README, "Deploying").
-LADDER_HEALTH_QUEUE = env("CELERY_HEALTH_QUEUE", default=f"{CELERY_TASK_DEFAULT_QUEUE}.health")
+# Empty: `$CELERY_QUEUE.health`, derived when the probe is sent, as the batch queue is (config.celery_app).
+LADDER_HEALTH_QUEUE = env("CELERY_HEALTH_QUEUE", default="")
 # Batch work (refreshes and their chunks, replays, imports, programme assignment and what-if chunks) goes to
 # `$CELERY_QUEUE.batch`, consumed by workers of its own, so a night's refresh never delays what a person is waiting
 # for (a creator's notification after a staff override). config/celery_app.py names the batch tasks.

@@ -24,4 +24,3 @@ if _worker_database:
 # Each test run sends to a queue of its own, so a worker left running on the same Redis (a dev
 # site, another checkout's run) never takes the tests' tasks, nor the tests its tasks.
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default=f"ladder-test-{uuid.uuid4().hex[:12]}")
-LADDER_HEALTH_QUEUE = env("CELERY_HEALTH_QUEUE", default=f"{CELERY_TASK_DEFAULT_QUEUE}.health")

@@ -14,7 +14,7 @@ from coaching.choices import NotificationKind
 from coaching.models import Notification
 from config.celery_app import app as celery_app
 from config.embedded_redis import EmbeddedRedis, reachable
-from conftest import _use_broker, start_worker, stop_worker
+from conftest import _use_broker, start_worker, stop_worker, wait_for
 from tiers.choices import RunStatus, RunTrigger
 from tiers.models import OutboxMessage, RefreshRun, TierDecision, TierPolicy
 from tiers.outbox import JOBS_UNAVAILABLE
@@ -23,7 +23,6 @@ from tiers.rules import PolicyRules
 from tiers.services import policy_clone, policy_update_draft
 from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
 from tiers.tests.test_refresh_faults import _wait_idle
-from tiers.tests.test_refresh_worker import wait_for
 
 # A broker that never answers costs a request its short socket timeouts (2 s a try: the start lock,
 # the send), not the 30 s after which gunicorn kills a worker. Generous for a loaded CI machine.

@@ -4,10 +4,10 @@ import logging
 import uuid
 
 import pytest
-from django.conf import settings as django_settings
 from django.core.cache import cache
 
 from config.celery_app import app as celery_app
+from config.celery_app import health_queue
 from config.embedded_redis import free_port
 from config.health import DEEP_CACHE_SECONDS, TOKEN_HEADER
 from conftest import start_worker, stop_worker
@@ -120,7 +120,7 @@ def test_deep_healthz_is_answered_by_the_health_queues_worker_whatever_waits_on_
     # one were busy with refresh chunks)
     settings.LADDER_HEALTH_TOKEN = TOKEN
     monkeypatch.setitem(celery_app.conf, "task_default_queue", f"nobody-takes-{uuid.uuid4().hex[:8]}")
-    queue = django_settings.LADDER_HEALTH_QUEUE
+    queue = health_queue()
     worker, _ = start_worker(redis_url, queue=queue, concurrency=1)
     try:
         response = client.get("/healthz?deep=1", headers={TOKEN_HEADER: TOKEN})

@@ -9,15 +9,13 @@ import threading
 import uuid
 
 import pytest
-import redis
 from django.conf import settings as django_settings
 from django.contrib.messages import get_messages
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from coaching.tests.test_assignment_worker import forget_queue
-from conftest import start_worker, stop_worker, waiting
+from conftest import drop_queues, forget_queue, start_worker, stop_worker, wait_for, waiting
 from config.celery_app import app as celery_app
 from config.embedded_redis import free_port
 from tiers import outbox
@@ -35,7 +33,7 @@ from tiers.refresh import (
 from tiers.stalls import STALE_AFTER
 from tiers.tasks import outbox_flush, refresh_chunk
 from tiers.tests.factories import InfluencerFactory, metric_days
-from tiers.tests.test_refresh_worker import _ledger, _state, wait_for
+from tiers.tests.test_refresh_worker import _ledger, _state
 
 POSTGRESQL = django_settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 HOLDING_WORKER = "tiers.tests.holding_worker"
@@ -94,7 +92,7 @@ def own_queue(monkeypatch, redis_url, settings):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)  # a pool process still holding a chunk open
     forget_queue(redis_url, queue)
-    redis.Redis.from_url(redis_url).delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+    drop_queues(redis_url, queue)
 
 
 def _wait_idle(redis_url: str, queue: str, hostname: str) -> None:

@@ -15,17 +15,10 @@ from tiers.refresh import REFRESH_QUEUED_AFTER, refresh_run_sync, refresh_start
 from tiers.rules import PolicyRules
 from tiers.services import policy_clone, policy_update_draft
 from tiers.tasks import refresh_all, refresh_replay, send_chunks
+from conftest import wait_for
 from tiers.tests.factories import InfluencerFactory, metric_days
 
 RUN_TIMEOUT_SECONDS = 90
-
-
-def wait_for(condition, what: str, timeout: float = RUN_TIMEOUT_SECONDS):
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        assert time.monotonic() < deadline, f"{what} did not happen within {timeout:.0f}s"
-        time.sleep(0.1)
-    return result
 
 
 def _state():

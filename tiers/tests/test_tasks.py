@@ -9,14 +9,13 @@ from django.conf import settings
 from coaching.choices import NotificationKind
 from coaching.models import Notification
 from config.celery_app import app as celery_app
-from conftest import start_worker, stop_worker, waiting
+from conftest import start_worker, stop_worker, wait_for, waiting
 from tiers.choices import OverrideField, RunStatus, RunTrigger, Tier
 from tiers.models import Influencer, RefreshRun
 from tiers.refresh import refresh_queue
 from tiers.services import override_create
 from tiers.tasks import count_influencers
 from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
-from tiers.tests.test_refresh_worker import wait_for
 
 
 @pytest.mark.worker
