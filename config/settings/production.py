@@ -20,4 +20,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
 # API throttling counts requests in the cache: shared by every web machine through Redis.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}  # noqa: F405
+# Forgiving: with Redis down the API answers (unthrottled) and /healthz reports it, instead of a 500.
+CACHES = {"default": {
+    "BACKEND": "config.cache.ForgivingRedisCache", "LOCATION": REDIS_URL,  # noqa: F405
+    "OPTIONS": {"socket_connect_timeout": BROKER_TIMEOUT_SECONDS, "socket_timeout": BROKER_TIMEOUT_SECONDS},  # noqa: F405
+}}

@@ -69,6 +69,8 @@ def test_with_redis_stopped_pages_work_staff_writes_keep_their_work_and_it_runs_
     # given our own Redis, a worker with beat running the outbox flush every second, creators and a draft
     server = EmbeddedRedis().start()
     broker_at(server.url)
+    # and the cache on the same Redis, as in production (the API's throttle counts there)
+    settings.CACHES = {"default": {"BACKEND": "config.cache.ForgivingRedisCache", "LOCATION": server.url}}
     settings.LADDER_REFRESH_CHUNK_SIZE = 3
     queue = f"ladder-down-{uuid.uuid4().hex[:8]}"
     monkeypatch.setitem(celery_app.conf, "task_default_queue", queue)
@@ -88,6 +90,10 @@ def test_with_redis_stopped_pages_work_staff_writes_keep_their_work_and_it_runs_
             assert admin_client.get(reverse(page)).status_code == 200, page
         health = client.get("/healthz")
         assert (health.status_code, health.json()["broker"], health.json()["database"]) == (503, "error", "ok")
+        deep = admin_client.get("/healthz?deep=1")
+        assert (deep.status_code, deep.json()["broker"], deep.json()["worker"]) == (503, "error", "error")
+        # and the API answers though its throttle cannot count
+        assert admin_client.get(reverse("api:influencers")).status_code == 200
 
         # and staff writes answer (no 500), keep what they decided, and say plainly that jobs wait
         published = admin_client.post(reverse("admin:tiers_tierpolicy_changelist"),
