@@ -27,7 +27,6 @@ from django_celery_beat.models import (
     SolarSchedule,
 )
 
-from . import outbox
 from .admin_base import (
     JSON_TOO_DEEP,
     ReadOnlyAdmin,
@@ -329,20 +328,19 @@ class TierPolicyAdmin(StaffAdmin):
         if queryset.count() != 1:
             self.message_user(request, _("Select exactly one draft to publish."), messages.ERROR)
             return
-        with outbox.telling_staff(request):  # after what follows, if its refresh cannot reach the workers yet
-            try:
-                policy = policy_publish(policy=queryset.get(), by=request.user)
-            except ServiceError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-                return
-            except RefreshError as exc:  # nothing was published
-                self.message_user(request, REFRESH_REQUEST_FAILED.format(error=exc), messages.ERROR)
-                return
-            run = refresh_for_policy(policy)
-            told = refresh_request_message(run) if run else ""
-            self.message_user(request, _("v%(version)s published. %(refresh)s") % {"version": policy.version,
-                                                                                   "refresh": told},
-                              messages.WARNING if run and run.status == RunStatus.FAILED else messages.SUCCESS)
+        try:
+            policy = policy_publish(policy=queryset.get(), by=request.user)
+        except ServiceError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        except RefreshError as exc:  # nothing was published
+            self.message_user(request, REFRESH_REQUEST_FAILED.format(error=exc), messages.ERROR)
+            return
+        run = refresh_for_policy(policy)
+        told = refresh_request_message(run) if run else ""
+        self.message_user(request, _("v%(version)s published. %(refresh)s") % {"version": policy.version,
+                                                                               "refresh": told},
+                          messages.WARNING if run and run.status == RunStatus.FAILED else messages.SUCCESS)
 
 
 @admin.register(TierDecision)
@@ -402,11 +400,6 @@ class TierOverrideAdmin(StaffAdmin):
     def has_end_permission(self, request):
         return has_model_permission(request, self.opts, "end")
 
-    def add_view(self, request, form_url="", extra_context=None):
-        # The admin commits after save_model returns: only then is it known whether the creator's news left.
-        with outbox.telling_staff(request):
-            return super().add_view(request, form_url, extra_context)
-
     def save_model(self, request, obj, form, change):
         obj.pk = override_create(influencer=obj.influencer, field=obj.field, value=obj.value, reason=obj.reason,
                                  expires_at=obj.expires_at, by=request.user).pk
@@ -454,15 +447,14 @@ class RefreshRunAdmin(ReadOnlyAdmin):
             raise PermissionDenied
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        with outbox.telling_staff(request):  # after what follows, if the refresh cannot reach the workers yet
-            try:
-                requested = refresh_request(trigger=RunTrigger.STAFF, by=request.user)
-            except RefreshError as exc:
-                self.message_user(request, REFRESH_REQUEST_FAILED.format(error=exc), messages.ERROR)
-            else:
-                run = requested.run
-                told = refresh_request_message(run, resent=requested.resent)
-                self.message_user(request, told, messages.ERROR if run.status == RunStatus.FAILED else messages.SUCCESS)
+        try:
+            requested = refresh_request(trigger=RunTrigger.STAFF, by=request.user)
+        except RefreshError as exc:
+            self.message_user(request, REFRESH_REQUEST_FAILED.format(error=exc), messages.ERROR)
+        else:
+            run = requested.run
+            told = refresh_request_message(run, resent=requested.resent)
+            self.message_user(request, told, messages.ERROR if run.status == RunStatus.FAILED else messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:tiers_refreshrun_changelist"))
 
 

@@ -143,10 +143,19 @@ def tracking():
             outer.ids.extend(tracker.ids)
 
 
-@contextmanager
-def telling_staff(request):
-    """Around a staff write: if the work it queued could not reach the broker, say so plainly."""
-    with tracking() as tracker:
-        yield tracker
-    if tracker.held_back:
-        messages.warning(request, JOBS_UNAVAILABLE)
+class TellStaffMiddleware:
+    """Around every staff write (a POST by a staff user, outside the API): if the work it queued could not reach
+    the broker, say so plainly. After MessageMiddleware, so the warning is kept for the page staff see next."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method in ("GET", "HEAD", "OPTIONS") or request.path.startswith("/api/"):
+            return self.get_response(request)
+        with tracking() as tracker:
+            response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if tracker.ids and user is not None and user.is_staff and tracker.held_back:
+            messages.warning(request, JOBS_UNAVAILABLE)
+        return response

@@ -12,7 +12,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from config.progress import progress_response
 
-from . import outbox
 from .choices import IMPORT_RUNNING
 from .forms import ImportUploadForm
 from .imports import (
@@ -53,17 +52,16 @@ def import_list(request):
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        with outbox.telling_staff(request):  # after what follows, if the check cannot reach the workers yet
-            try:
-                batch = import_upload(upload=data["file"], by=request.user, unknown_creators=data["unknown_creators"],
-                                      encoding=data["encoding"].strip(), sheet=data["sheet"].strip(),
-                                      date_format=data["date_format"])
-            except IngestRefused as refused:
-                form.add_error("file", str(refused))
-            else:
-                messages.success(request, _("Uploaded. Import #%(id)s is being checked; nothing is imported until you "
-                                            "confirm.") % {"id": batch.pk})
-                return redirect("tiers:import_detail", batch_id=batch.pk)
+        try:
+            batch = import_upload(upload=data["file"], by=request.user, unknown_creators=data["unknown_creators"],
+                                  encoding=data["encoding"].strip(), sheet=data["sheet"].strip(),
+                                  date_format=data["date_format"])
+        except IngestRefused as refused:
+            form.add_error("file", str(refused))
+        else:
+            messages.success(request, _("Uploaded. Import #%(id)s is being checked; nothing is imported until you "
+                                        "confirm.") % {"id": batch.pk})
+            return redirect("tiers:import_detail", batch_id=batch.pk)
     batches = ImportBatch.objects.select_related("requested_by")[:RECENT_IMPORTS]
     return render(request, "tiers/imports.html", {"form": form, "batches": batches})
 
@@ -85,15 +83,14 @@ def import_detail(request, batch_id: int):
 def import_apply(request, batch_id: int):
     """Staff confirm a checked import: a worker applies it."""
     batch = get_object_or_404(ImportBatch, pk=batch_id)
-    with outbox.telling_staff(request):  # after what follows, if the import cannot reach the workers yet
-        try:
-            import_confirm(batch=batch, by=request.user)
-        except ImportAlreadyRunning as running:
-            messages.error(request, _("Import #%(id)s of the same file is already running.") % {"id": running.batch_id})
-        except ImportStateError as refused:
-            messages.error(request, str(refused))
-        else:
-            messages.success(request, _("Queued: import #%(id)s is applied by a worker now.") % {"id": batch.pk})
+    try:
+        import_confirm(batch=batch, by=request.user)
+    except ImportAlreadyRunning as running:
+        messages.error(request, _("Import #%(id)s of the same file is already running.") % {"id": running.batch_id})
+    except ImportStateError as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(request, _("Queued: import #%(id)s is applied by a worker now.") % {"id": batch.pk})
     return redirect("tiers:import_detail", batch_id=batch.pk)
 
 
@@ -102,17 +99,16 @@ def import_apply(request, batch_id: int):
 def import_refresh(request, batch_id: int):
     """Staff ask to bring the tiers of the creators an import changed up to date."""
     batch = get_object_or_404(ImportBatch, pk=batch_id)
-    with outbox.telling_staff(request):  # after what follows, if the refresh cannot reach the workers yet
-        try:
-            refresh_after_import_request(batch=batch, by=request.user)
-        except RefreshAlreadyRunning as running:
-            messages.error(request, _("Refresh #%(id)s is still running; try again when it has finished.")
-                           % {"id": running.run_id})
-        except (ImportStateError, RefreshError) as refused:
-            messages.error(request, str(refused))
-        else:
-            messages.success(request, _("Queued: the creators import #%(id)s changed are refreshed by a worker now.")
-                             % {"id": batch.pk})
+    try:
+        refresh_after_import_request(batch=batch, by=request.user)
+    except RefreshAlreadyRunning as running:
+        messages.error(request, _("Refresh #%(id)s is still running; try again when it has finished.")
+                       % {"id": running.run_id})
+    except (ImportStateError, RefreshError) as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(request, _("Queued: the creators import #%(id)s changed are refreshed by a worker now.")
+                         % {"id": batch.pk})
     return redirect("tiers:import_detail", batch_id=batch.pk)
 
 

@@ -15,6 +15,7 @@ from coaching.models import Notification
 from config.celery_app import app as celery_app
 from config.embedded_redis import EmbeddedRedis, reachable
 from conftest import _use_broker, start_worker, stop_worker, wait_for
+from tiers import outbox
 from tiers.choices import RunStatus, RunTrigger
 from tiers.models import OutboxMessage, RefreshRun, TierDecision, TierPolicy
 from tiers.outbox import JOBS_UNAVAILABLE
@@ -182,3 +183,20 @@ def test_a_broker_that_never_answers_does_not_hang_staff_and_their_work_waits(sh
     finally:
         silent.close()
 
+
+
+@pytest.mark.django_db
+def test_a_staff_write_outside_the_admin_whose_work_waits_for_the_broker_says_so(
+        shipped_defaults, admin_client, monkeypatch):
+    # given a broker that takes nothing (what the writes queue stays in the outbox)
+    monkeypatch.setattr(outbox, "deliver", lambda **kwargs: 0)
+    creator = InfluencerFactory(user=UserFactory(username="creator-down"))
+    metric_days(creator, days=30)
+
+    # when staff look at the runs, then start a refresh from the ops desk (no code of its own tells of the broker)
+    looked = admin_client.get(reverse("ops:refresh"))
+    started = admin_client.post(reverse("ops:refresh_start"))
+
+    # then looking queued nothing and said nothing, and the write tells them its work waits, as every staff write does
+    assert str(JOBS_UNAVAILABLE) not in told(looked)
+    assert str(JOBS_UNAVAILABLE) in told(started)
