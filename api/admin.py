@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from tiers.admin_base import StaffAdmin
+from core.admin_base import StaffAdmin
 
 from .models import ApiToken, Scope
 from .services import token_create, token_revoke

@@ -11,10 +11,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.validation import ServiceError
 from tiers.cells import Problem, problem_text
 from tiers.choices import Category
 from tiers.ingest import CELL_PROBLEM_EMPTY, FIELDS, MISSING_CREATE, IngestRefused, IngestTotals, ingest_rows
-from tiers.services import ServiceError
 
 from .models import ApiToken, IdempotentResponse, Scope
 

@@ -1,4 +1,4 @@
-"""The audit log in the admin: staff read and filter it; nobody, not even a superuser, adds, edits or deletes."""
+"""The audit log in the admin (staff read it; nobody adds, edits or deletes), and the base of admins that write to it."""
 
 import json
 
@@ -8,10 +8,37 @@ from django.db import transaction
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from tiers.admin_base import ReadOnlyAdmin
+from core.admin_base import ReadOnlyAdmin, StaffAdmin
 
-from .log import record
+from .log import record, snapshot
 from .models import AuditAction, AuditEntry
+
+
+class AuditedAdmin(StaffAdmin):
+    """An admin whose saves and deletes are written to the audit log in the admin's own transaction
+    (Django runs each add, change and delete view in one): for models no service writes, such as
+    programmes and the playbook. One entry per save, with the inlines' changes."""
+
+    def save_model(self, request, obj, form, change):
+        form.audit_before = snapshot(type(obj)._default_manager.get(pk=obj.pk)) if change else None
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        changes = self.construct_change_message(request, form, formsets, not change)
+        record(actor=request.user, action=AuditAction.ADMIN_CHANGE if change else AuditAction.ADMIN_ADD,
+                     obj=form.instance, before=getattr(form, "audit_before", None),
+                     after={**snapshot(form.instance), "changes": changes})
+
+    def delete_model(self, request, obj):
+        record(actor=request.user, action=AuditAction.ADMIN_DELETE, obj=obj, before=snapshot(obj))
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():  # "delete selected" runs outside the views' transaction
+            for obj in queryset:
+                record(actor=request.user, action=AuditAction.ADMIN_DELETE, obj=obj, before=snapshot(obj))
+            super().delete_queryset(request, queryset)
 
 
 @admin.register(AuditEntry)

@@ -10,9 +10,16 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from audit.admin import AuditedAdmin
+from core.admin_base import (
+    EstimatedCountPaginator,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    StaffAdmin,
+    StaffStackedInline,
+    StaffTabularInline,
+)
 from tiers.admin import InfluencerAdmin, RefreshRunAdmin
-from tiers.admin_base import AuditedAdmin, ReadOnlyAdmin, ReadOnlyInline, StaffAdmin, StaffStackedInline, StaffTabularInline
-from tiers.admin_paging import EstimatedCountPaginator
 from tiers.models import Influencer, RefreshRun
 
 from . import playbook
@@ -36,7 +43,13 @@ from .models import (
 )
 from .reviews import REVIEW_CLOSED, REVIEW_REPLY_REQUIRED, review_close, review_reply
 from .rules import ELIGIBILITY_LISTS, eligibility_list_errors
-from .services import CoachingError, campaign_record_result, coaching_note_create, enrollment_sign_up, enrollment_sign_up_check
+from .services import (
+    CoachingError,
+    campaign_record_result,
+    coaching_note_create,
+    enrollment_sign_up,
+    enrollment_sign_up_check,
+)
 
 CRITERIA_NOT_A_LIST = _("Write a list of conditions, [] for none.")
 CRITERION_NOT_ONE = _("Write one condition as an object, {} for none.")

@@ -22,9 +22,7 @@ from decimal import Decimal
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from tiers.choices import Category, CreatorType, Tier
-from tiers.rules import Features
-from tiers.validation import (
+from core.validation import (
     NOT_A_LIST,
     NOT_A_NUMBER,
     NOT_A_SHARE,
@@ -35,6 +33,8 @@ from tiers.validation import (
     RuleError,
     number,
 )
+from tiers.choices import Category, CreatorType, Tier
+from tiers.rules import Features
 
 UNKNOWN_FEATURE = _("unknown feature {name!r}")  # → "unknown feature 'gvm'"
 UNKNOWN_TIER = _("unknown tier {name!r}")

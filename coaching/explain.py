@@ -3,10 +3,10 @@
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from core.language import in_sentence, sentences, speaking
 from tiers.choices import Tier
 
 from .formatting import count, money, percent, score
-from tiers.language import in_sentence, sentences, speaking
 
 
 def _by_rule(checks) -> dict:

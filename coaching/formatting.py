@@ -1,13 +1,13 @@
 """Numbers as a creator reads them: ¥ amounts, counts, scores and percentages, in Chinese or English.
 
-Each takes the language to write in, the active one when None (tiers.language decides which reads Chinese).
+Each takes the language to write in, the active one when None (core.language decides which reads Chinese).
 """
 
 from __future__ import annotations
 
 from decimal import ROUND_DOWN, Decimal, localcontext
 
-from tiers.language import is_chinese
+from core.language import is_chinese
 
 MISSING = "—"
 

@@ -6,9 +6,9 @@ from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.json_checks import is_json, is_list_of
+from core.language import pick
 from tiers.choices import Category, CreatorType, Tier
-from tiers.json_checks import is_json, is_list_of
-from tiers.language import pick
 from tiers.models import Influencer, RefreshRun, TierDecision, TimeStampedModel
 
 from .choices import (

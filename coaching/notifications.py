@@ -11,13 +11,13 @@ from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext
 
+from core.language import in_sentence, pick, speaking
 from tiers.choices import LADDER, CreatorType, DecisionCause, Tier
 from tiers.models import Influencer, RefreshRun, TierDecision
 from tiers.rules import PolicyRules, demotion_date
 
 from .choices import NotificationKind, ReasonCode, ReviewStatus, ReviewSubject
 from .formatting import MISSING, money
-from tiers.language import in_sentence, pick, speaking
 from .models import EnrollmentEvent, Notification, ReviewRequest
 
 BATCH = 2_000

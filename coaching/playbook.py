@@ -8,10 +8,19 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
 
+from core.language import in_sentence, pick, speaking
+from core.validation import (
+    NOT_A_NUMBER,
+    NOT_A_WHOLE_NUMBER,
+    NOT_AN_OBJECT,
+    NOT_TEXT,
+    REQUIRED,
+    UNKNOWN_FIELD,
+    RuleError,
+    number,
+    whole_number,
+)
 from tiers.choices import CreatorType, Tier
-from tiers.language import in_sentence, pick, speaking
-from tiers.validation import NOT_A_NUMBER, NOT_A_WHOLE_NUMBER, NOT_AN_OBJECT, NOT_TEXT, REQUIRED
-from tiers.validation import UNKNOWN_FIELD, RuleError, number, whole_number
 
 from .conditions import (
     FEATURES,

@@ -6,8 +6,9 @@ from django.utils.translation import gettext_lazy as _
 
 import audit
 from audit.models import AuditAction
+from core.validation import ServiceError
 from tiers.models import Influencer, TierDecision
-from tiers.services import ServiceError, override_create
+from tiers.services import override_create
 
 from .choices import ReviewStatus, ReviewSubject
 from .models import ReviewRequest

@@ -15,7 +15,9 @@ from django.utils.translation import gettext_lazy as _
 
 import audit
 from audit.models import AuditAction
-from tiers import bulk, outbox, stalls
+from core import bulk, outbox
+from core import runs as stalls
+from core.validation import ServiceError
 from tiers.models import Influencer, RefreshRun
 from tiers.rules import Features
 from tiers.selectors import (
@@ -25,7 +27,6 @@ from tiers.selectors import (
     tune_for_batch,
     window_features,
 )
-from tiers.services import ServiceError
 
 from .adapters import as_creator, eligibility_of, program_specs
 from .choices import (
@@ -88,7 +89,7 @@ WHY_NOT = {
     "category": _("category not eligible"),
     "reputation": _("reputation score below the floor"),
 }
-# An assignment run that stopped moving is resumed, then failed, as a refresh is (tiers.stalls).
+# An assignment run that stopped moving is resumed, then failed, as a refresh is (core.runs).
 STALE_AFTER, RESENDS = stalls.STALE_AFTER, stalls.RESENDS
 
 

@@ -1,15 +1,14 @@
 """Staff pages of coaching: the review queue, where creators' review requests are answered."""
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
-from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from tiers.services import ServiceError
+from core.permissions import staff_may
+from core.validation import ServiceError
 
 from .choices import ReviewStatus
 from .forms import ReviewOverrideForm, ReviewQueueFilter, ReviewUpholdForm
@@ -24,8 +23,7 @@ PIN = "tiers.add_tieroverride"
 
 
 @require_GET
-@staff_member_required
-@permission_required(VIEW_REVIEWS, raise_exception=True)
+@staff_may(VIEW_REVIEWS)
 def review_list(request):
     """The queue: open requests by age (the SLA view), then one status's requests, oldest open first."""
     filters = ReviewQueueFilter(request.GET or None)
@@ -61,8 +59,7 @@ def _review(review_id: int) -> ReviewRequest:
 
 
 @require_GET
-@staff_member_required
-@permission_required(VIEW_REVIEWS, raise_exception=True)
+@staff_may(VIEW_REVIEWS)
 def review_detail(request, review_id: int):
     """One request beside the decision it questions, the explanation now and the creator's recent metrics."""
     return render(request, "coaching/review_detail.html", _detail_context(request, _review(review_id)))
@@ -81,8 +78,7 @@ def _answered(request, review, *, ok: str | None = None, uphold=None, override=N
 
 
 @require_POST
-@staff_member_required
-@permission_required(ANSWER_REVIEWS, raise_exception=True)
+@staff_may(ANSWER_REVIEWS)
 def review_uphold(request, review_id: int):
     """Staff keep the decision and tell the creator why; the request is closed."""
     review = _review(review_id)
@@ -98,8 +94,7 @@ def review_uphold(request, review_id: int):
 
 
 @require_POST
-@staff_member_required
-@permission_required([ANSWER_REVIEWS, PIN], raise_exception=True)
+@staff_may(ANSWER_REVIEWS, PIN)
 def review_pin(request, review_id: int):
     """Staff agree: pin the tier or type with a reason and an expiry, and close the request with a reply."""
     review = _review(review_id)

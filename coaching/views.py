@@ -3,14 +3,14 @@
 from functools import wraps
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from core.permissions import staff_may
 from tiers.models import Influencer
 
 from . import notifications, reviews
@@ -18,7 +18,15 @@ from .choices import EnrollmentPolicy, ProductStatus, ProgramKind
 from .forms import PoolFilterForm, ReviewForm
 from .models import Enrollment, PoolProduct, ProductSelection, Program, Task
 from .selectors import TREND_DAYS, growth_plan, plan_for, programme_view, review_latest
-from .services import CoachingError, enrollment_leave, enrollment_sign_up, product_select, product_unselect, task_complete, task_undo
+from .services import (
+    CoachingError,
+    enrollment_leave,
+    enrollment_sign_up,
+    product_select,
+    product_unselect,
+    task_complete,
+    task_undo,
+)
 
 POOL_PAGE_SIZE = 12
 
@@ -83,8 +91,7 @@ def plan(request):
 
 
 @require_GET
-@staff_member_required
-@permission_required("coaching.view_growth_plan", raise_exception=True)
+@staff_may("coaching.view_growth_plan")
 def staff_plan(request, influencer_id: int):
     """Staff who may read growth plans open any creator's, read-only; other staff get 403."""
     influencer = get_object_or_404(Influencer, pk=influencer_id)
@@ -268,10 +275,3 @@ def notifications_read(request):
     if request.htmx:
         return render(request, "coaching/notifications.html#list", _notifications_context(request.influencer))
     return redirect("coaching:notifications")
-
-
-@require_GET
-@login_required
-def home(request):
-    """After login: staff to the admin, creators to their plan."""
-    return redirect("admin:index" if request.user.is_staff else "coaching:plan")

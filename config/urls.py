@@ -4,15 +4,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 
-from coaching.views import home
 from config.converters import RowIdConverter
-from config.health import healthz
 
 register_converter(RowIdConverter, "id")  # before the apps' URL confs, which use it
 
 urlpatterns = [
-    path("", home, name="home"),
-    path("healthz", healthz, name="healthz"),
+    path("", include("core.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

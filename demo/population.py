@@ -19,7 +19,7 @@ from django.utils import timezone
 from numpy.dtypes import StringDType
 from tqdm import tqdm
 
-from tiers import bulk
+from core import bulk
 from tiers.choices import Category, InfluencerStatus
 from tiers.models import DailyMetric, Influencer
 

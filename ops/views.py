@@ -2,7 +2,6 @@
 
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -11,7 +10,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from coaching.charts import movement_chart
 from coaching.models import Enrollment
-from config.progress import progress_response
+from core.permissions import staff_may
+from core.progress import progress_response
+from core.spreadsheets import export_response
+from core.validation import ServiceError
 from tiers.choices import (
     Category,
     CreatorType,
@@ -30,9 +32,8 @@ from tiers.refresh import (
     refresh_request_message,
 )
 from tiers.rules import PolicyError
-from tiers.services import ServiceError, policy_publish
+from tiers.services import policy_publish
 
-from .exports import export_response
 from .forms import CreatorFilterForm, FlapForm, LedgerFilterForm
 from .models import Move, WhatIf, WhatIfChange
 from .selectors import (
@@ -57,13 +58,6 @@ VIEW_POLICY, CHANGE_POLICY, PUBLISH_POLICY = "tiers.view_tierpolicy", "tiers.cha
 VIEW_RUNS, START_REFRESH = "tiers.view_refreshrun", "tiers.start_refreshrun"
 VIEW_LEDGER = "tiers.view_tierdecision"
 EXPORT_BATCH = 2_000
-
-
-def staff_may(permission: str):
-    """Logged in (else the login page) and holding `permission` (else 403): checked on the server, every request."""
-    def decorate(view):
-        return login_required(permission_required(permission, raise_exception=True)(view))
-    return decorate
 
 
 # ---------------------------------------------------------------- dashboard

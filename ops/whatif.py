@@ -9,12 +9,12 @@ from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.runs import RESENDS, STALE_AFTER
 from tiers.choices import TIER_RANK, CreatorType, PolicyStatus, RunStatus
 from tiers.models import Influencer, TierPolicy
 from tiers.refresh import DEFAULT_CHUNK_SIZE, chunk_preview
 from tiers.rules import PolicyRules
 from tiers.selectors import influencer_chunks
-from tiers.stalls import RESENDS, STALE_AFTER
 
 from .models import Move, WhatIf, WhatIfChange, WhatIfChunk
 

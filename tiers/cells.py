@@ -13,8 +13,9 @@ import polars as pl
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from core.language import site_language
+
 from .choices import Category
-from .language import site_language
 
 
 class Kind(enum.Enum):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import logging
 import uuid
@@ -19,8 +17,10 @@ from django.utils.translation import gettext_lazy as _
 
 import audit
 from audit.models import AuditAction
+from core import bulk, outbox
+from core.language import site_language
+from core.spreadsheets import csv_rows
 
-from . import bulk, outbox
 from .cells import date_format_from_option
 from .choices import (
     IMPORT_WRITING,
@@ -30,7 +30,6 @@ from .choices import (
     UnknownCreators,
 )
 from .ingest import NO_DATA_ROWS, BlockResult, Ingest, IngestRefused, header_map
-from .language import site_language
 from .metric_files import inspect, read_blocks
 from .models import ImportBatch, ImportChange, ImportRejection, RefreshRun
 from .refresh import RefreshAlreadyRunning, refresh_run_sync, replay_run_sync
@@ -351,37 +350,15 @@ def import_changed_ids(*, batch: ImportBatch) -> list[int]:
 
 # ---------------------------------------------------------------- the rejected rows, as a file to fix
 
-# A cell a spreadsheet would run as a formula (CSV injection): prefixed with an apostrophe, which
-# the import strips again when the fixed file comes back.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralised(cell: str) -> str:
-    return f"'{cell}" if cell and cell.startswith(_FORMULA_START) else cell
-
-
 def rejected_rows_csv(*, batch: ImportBatch) -> Iterator[str]:
-    """The rejected rows as CSV text (UTF-8 with BOM, so Excel reads the Chinese): `line` and `reason`,
-    then the file's own columns (cells beyond them last), every cell formula-neutralised."""
+    """The rejected rows as CSV text (core.spreadsheets: formula-neutralised, with a BOM): `line` and `reason`,
+    then the file's own columns (cells beyond them last). The import strips the guard again when it comes back."""
     header = list(batch.report.get("mapping", {}).get("header", []))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def flush() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
     with translation.override(batch.language):
-        writer.writerow([_("line"), _("reason")] + [neutralised(cell) for cell in header])
-    yield "\ufeff" + flush()
+        heads = [_("line"), _("reason")]
     rejections = ImportRejection.objects.filter(batch=batch).order_by("line").values_list("line", "cells", "reason")
-    for line, cells, reason in rejections.iterator(chunk_size=2_000):
-        writer.writerow([str(line), neutralised(reason)] + [neutralised(str(cell)) for cell in cells])
-        if buffer.tell() > 64 * 1024:
-            yield flush()
-    yield flush()
+    rows = ([line, reason, *map(str, cells)] for line, cells, reason in rejections.iterator(chunk_size=2_000))
+    return csv_rows([*heads, *header], rows)
 
 
 # ---------------------------------------------------------------- a file on this machine (the command)

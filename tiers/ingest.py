@@ -16,9 +16,12 @@ from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
-from . import bulk
+from core import bulk
+
 from .cells import (
     MISSING as MISSING_CELLS,
+)
+from .cells import (
     PLAIN_NUMBER,
     Column,
     Kind,

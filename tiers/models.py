@@ -10,12 +10,14 @@ from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.json_checks import is_json
+
 from .choices import (
+    IMPORT_WRITING,
     OVERRIDE_VALUE_CHOICES,
     OVERRIDE_VALUES,
     Category,
     CreatorType,
-    IMPORT_WRITING,
     DecisionCause,
     ImportSource,
     ImportStatus,
@@ -29,7 +31,6 @@ from .choices import (
     Tier,
     UnknownCreators,
 )
-from .json_checks import is_json
 
 _AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
 OVERRIDE_VALUE_MISFIT = _("A tier override takes a tier, a creator-type override a creator type.")
@@ -612,23 +613,3 @@ class ImportRejection(models.Model):
     class Meta:
         ordering = ["batch", "line"]
         indexes = [models.Index(fields=["batch", "line"], name="import_rejection_line")]
-
-
-class OutboxMessage(models.Model):
-    """Work for the workers that a write decided on, recorded in the write's own transaction
-    (tiers.outbox), and sent to the broker once committed, or later when the broker is back."""
-
-    # The dotted path of the function that sends it, and its keyword arguments.
-    sender = models.CharField(max_length=200)
-    kwargs = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["id"]
-        indexes = [models.Index(fields=["id"], name="outbox_unsent", condition=models.Q(sent_at__isnull=True))]
-
-    def __str__(self):
-        return f"{self.sender}({self.kwargs})"

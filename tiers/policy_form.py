@@ -10,9 +10,10 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.validation import NOT_A_SHARE, decimal
+
 from .models import TierPolicy
 from .rules import KEEP_ABOVE_PROMOTE, MID_NOT_BELOW_HEAD, WINDOW_OUT_OF_RANGE, PolicyError, PolicyRules
-from .validation import NOT_A_SHARE, decimal
 
 MONEY, COUNT, DAYS, PERCENT, SCORE, STEPS = "money", "count", "days", "percent", "score", "steps"
 UNIT_SUFFIX = {MONEY: "", COUNT: _("followers"), DAYS: _("days"), PERCENT: "%", SCORE: _("of 5"), STEPS: _("tiers")}

@@ -19,8 +19,9 @@ from django.utils.translation import gettext_lazy as _
 
 import audit
 from audit.models import AuditAction
+from core import bulk, outbox
+from core.runs import RESENDS, STALE_AFTER, stalled_runs
 
-from . import bulk, outbox
 from .choices import (
     TIER_RANK,
     DecisionCause,
@@ -52,7 +53,6 @@ from .selectors import (
     tune_for_batch,
     window_features,
 )
-from .stalls import RESENDS, STALE_AFTER, stalled_runs
 
 logger = logging.getLogger(__name__)
 

@@ -12,8 +12,7 @@ from decimal import ROUND_DOWN, Decimal
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from tiers.choices import LADDER, CreatorType, Tier
-from tiers.validation import (
+from core.validation import (
     NOT_A_NUMBER,
     NOT_A_SHARE,
     NOT_A_WHOLE_NUMBER,
@@ -24,6 +23,7 @@ from tiers.validation import (
     number,
     whole_number,
 )
+from tiers.choices import LADDER, CreatorType, Tier
 
 # Policy validation messages beyond the shared ones; a PolicyError line reads "<dotted.path>: <message>".
 NEGATIVE = _("must not be negative")

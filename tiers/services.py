@@ -11,8 +11,9 @@ from django.utils.translation import gettext_lazy as _
 
 import audit
 from audit.models import AuditAction
+from core import outbox
+from core.validation import ServiceError
 
-from . import outbox
 from .choices import (
     OVERRIDE_VALUES,
     OverrideEndReason,
@@ -40,17 +41,6 @@ OVERRIDE_VALUE_INVALID = _("{value!r} is not a valid {field}; choose one of: {ch
 OVERRIDE_EXPIRY_PAST = _("The expiry {expires_at} is not in the future.")
 OVERRIDE_ALREADY_ENDED = _("This override already ended ({end_reason}).")
 OVERRIDE_DURING_REPLAY = _("Replay #{replay_id} is recomputing past refreshes; pin the creator once it has finished.")
-
-
-class ServiceError(ValueError):
-    """A request that breaks a rule; the message says which, and nothing was changed.
-
-    `field` names the input at fault when there is one, so a form can show the message next to it.
-    """
-
-    def __init__(self, message, *, field: str | None = None):
-        self.field = field
-        super().__init__(str(message))
 
 
 # ---------------------------------------------------------------- policies

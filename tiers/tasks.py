@@ -7,9 +7,9 @@ from celery import group, shared_task
 from django.contrib.auth import get_user_model
 from django.db import OperationalError
 
-from . import outbox
+from core import outbox
+
 from .choices import RunTrigger
-from .models import Influencer
 from .refresh import (
     RefreshError,
     decision_announce,
@@ -20,18 +20,11 @@ from .refresh import (
     replay_queue,
 )
 
-
 logger = logging.getLogger(__name__)
 
 
 def _user(user_id: int | None):
     return get_user_model().objects.filter(pk=user_id).first() if user_id else None
-
-
-@shared_task(name="tiers.count_influencers", ignore_result=False, expires=60)
-def count_influencers() -> int:
-    """A round trip through broker, worker and database, used by `/healthz?deep=1`."""
-    return Influencer.objects.count()
 
 
 @shared_task(name="tiers.refresh_all", soft_time_limit=300, time_limit=360)
@@ -73,12 +66,6 @@ def send_chunks(*, run_id: int, indexes: list[int]) -> None:
 def refresh_watch() -> None:
     """Beat's check: a refresh that stopped moving has its unfinished chunks sent again, or is failed."""
     refresh_recover()
-
-
-@shared_task(name="tiers.outbox_flush", soft_time_limit=60, time_limit=90)
-def outbox_flush() -> int:
-    """Beat's job: send what writes recorded for the workers while the broker could not take it."""
-    return outbox.flush()
 
 
 @shared_task(name="tiers.after_refresh", soft_time_limit=900, time_limit=960)

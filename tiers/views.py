@@ -1,16 +1,14 @@
 """Staff pages of the tier engine: importing metric files, with their check, progress and rejected rows."""
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from config.progress import progress_response
+from core.permissions import staff_may
+from core.progress import progress_response
 
 from .choices import IMPORT_RUNNING
 from .forms import ImportUploadForm
@@ -32,17 +30,8 @@ RECENT_IMPORTS = 20
 SHOWN_REJECTIONS = 20  # on the page; all of them in the CSV
 
 
-def importer_required(view):
-    """Logged in (else the login page) and allowed to import metric files (else 403)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.has_perm(IMPORT_PERMISSION):
-            raise PermissionDenied(_("Importing metric files needs the permission to import them."))
-        return view(request, *args, **kwargs)
-
-    return wrapper
+importer_required = staff_may(IMPORT_PERMISSION,
+                              message=gettext_lazy("Importing metric files needs the permission to import them."))
 
 
 @importer_required

@@ -22,10 +22,10 @@ from coaching.conditions import (
 from coaching.playbook import PlaybookError
 from coaching.rules import Creator, Eligibility, ProgramSpec, StageSpec, criteria_values, step
 from coaching.tests.test_playbook import any_features, conditions_st, json_values
+from core.validation import NOT_A_LIST, NOT_A_NUMBER, NOT_A_SHARE, UNKNOWN_FIELD, RuleError
 from tiers.choices import CreatorType, Tier
 from tiers.rules import PolicyError
 from tiers.tests.factories import FeaturesFactory
-from tiers.validation import NOT_A_LIST, NOT_A_NUMBER, NOT_A_SHARE, UNKNOWN_FIELD, RuleError
 
 MIGRATION = importlib.import_module("coaching.migrations.0005_one_condition_language")
 PROPERTY = settings(max_examples=300, deadline=None)

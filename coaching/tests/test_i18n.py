@@ -16,10 +16,10 @@ from coaching.models import Notification, Program, Task
 from coaching.playbook import rule_from_json
 from coaching.services import assignment_run
 from coaching.tests.factories import pool_with_products
+from core.validation import RuleError
 from tiers.models import Influencer
 from tiers.refresh import refresh_run_sync
 from tiers.rules import PolicyRules
-from tiers.validation import RuleError
 from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -93,7 +93,7 @@ GETTEXT_CALLS = {
     **dict.fromkeys(("pgettext", "pgettext_lazy"), (0, 1, None)),
     **dict.fromkeys(("npgettext", "npgettext_lazy"), (0, 1, 2)),
 }
-SOURCE_APPS = ("coaching", "tiers", "config", "demo", "api", "audit", "ops")
+SOURCE_APPS = ("core", "coaching", "tiers", "config", "demo", "api", "audit", "ops")
 
 
 def python_sources() -> list[Path]:
@@ -327,7 +327,7 @@ CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 CHINESE_DATA = {"demo/population.py", "demo/programmes.py", "tiers/ingest.py", "tiers/cells.py", "tiers/metric_files.py"}
 CHINESE_WORDS = {("coaching/formatting.py", "亿"), ("coaching/formatting.py", "万"), ("config/settings/base.py", "简体中文")}
 # Where the language is read and tested: nowhere else.
-LANGUAGE_MODULE = "tiers/language.py"
+LANGUAGE_MODULE = "core/language.py"
 LANGUAGE_TESTS = re.compile(r"get_language\(|startswith\(\s*[\"'](?:zh|en)|[=!]=\s*[\"'](?:zh|en)|\bif (?:zh|chinese)\b|"
                             r"\b(?:zh|chinese) else\b|_zh if\b")
 

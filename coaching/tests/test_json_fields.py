@@ -11,7 +11,7 @@ from coaching.models import Notification, PlaybookRule, Program, Stage, Task
 from coaching.reviews import review_reply, review_request_create
 from coaching.tests.factories import ProgramFactory
 from config.tests.admin_walk import browser_form
-from tiers.admin_base import JSON_NOT_FINITE
+from core.admin_base import JSON_NOT_FINITE
 from tiers.tests.factories import InfluencerFactory
 
 pytestmark = pytest.mark.django_db

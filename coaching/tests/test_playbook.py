@@ -41,10 +41,7 @@ from coaching.playbook import (
     render,
     rule_from_json,
 )
-from tiers.choices import Category, CreatorType, Tier
-from tiers.rules import Features
-from tiers.tests.factories import FeaturesFactory, features_st, wild_features_st
-from tiers.validation import (
+from core.validation import (
     NOT_A_LIST,
     NOT_A_NUMBER,
     NOT_A_SHARE,
@@ -54,6 +51,9 @@ from tiers.validation import (
     REQUIRED,
     UNKNOWN_FIELD,
 )
+from tiers.choices import Category, CreatorType, Tier
+from tiers.rules import Features
+from tiers.tests.factories import FeaturesFactory, features_st, wild_features_st
 
 ZH, EN = "zh-hans", "en"
 # The playbook Ladder ships, as migrating writes it.

@@ -127,7 +127,7 @@ def test_upholding_replies_closes_and_tells_the_creator(client, ops):
 def test_overriding_pins_the_tier_closes_the_request_and_tells_the_creator(client, ops, monkeypatch,
                                                                           django_capture_on_commit_callbacks):
     told = []
-    monkeypatch.setattr("tiers.outbox.send_task",
+    monkeypatch.setattr("core.outbox.send_task",
                         lambda *, name, args: told.append(args[0]) if name == after_decision.name else None)
     review = _requests(1)[0]
 

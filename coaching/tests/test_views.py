@@ -98,7 +98,7 @@ def test_a_creator_sees_their_own_plan_only(client, world):
 def test_staff_open_any_plan_read_only_and_creators_cannot(client, world, admin_user):
     url = reverse("coaching:staff_plan", args=[world["mid"].pk])
     login(client, world["tail"])
-    assert client.get(url).status_code == 302  # to the admin login
+    assert client.get(url).status_code == 403  # a creator holds no staff permission
 
     client.force_login(admin_user)
     body = client.get(url).content.decode()

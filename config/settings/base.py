@@ -31,9 +31,10 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "template_partials",
+    "core",  # first of ours: its admin sets up the user admin that audit's extends
+    "audit",
     "tiers",
     "coaching",
-    "audit",  # after tiers and coaching: its admin extends the user admin they set up
     "ops",
     "demo",
     "api",
@@ -48,8 +49,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    # A staff write whose queued work could not reach the broker says so (tiers.outbox).
-    "tiers.outbox.TellStaffMiddleware",
+    # A staff write whose queued work could not reach the broker says so (core.outbox).
+    "core.outbox.TellStaffMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -200,7 +201,7 @@ CELERY_RESULT_EXPIRES = 3600
 # visibility_timeout: longer than the longest task, or Redis hands an unacked task to a second worker
 # (a killed worker's chunks are sent again sooner by the run watches: tiers.refresh, coaching.services).
 # Short socket timeouts: a broker that is down, or accepts connections and never answers, costs a web
-# request two seconds, not a hung worker; what it was to send waits in the outbox (tiers.outbox).
+# request two seconds, not a hung worker; what it was to send waits in the outbox (core.outbox).
 BROKER_TIMEOUT_SECONDS = env.float("LADDER_BROKER_TIMEOUT_SECONDS", default=2.0)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 2 * 60 * 60,

@@ -9,7 +9,7 @@ from coaching.models import Enrollment, Program
 from coaching.services import NOT_ELIGIBLE, PROGRAM_FULL, WHY_NOT
 from coaching.tests.factories import ProgramFactory
 from config.tests.admin_walk import browser_form, registered, url
-from tiers.admin_base import LIST_PARAMETERS_INVALID, SELECTION_INVALID
+from core.admin_base import LIST_PARAMETERS_INVALID, SELECTION_INVALID
 from tiers.choices import PolicyStatus
 from tiers.models import DailyMetric, TierOverride, TierPolicy
 from tiers.services import OVERRIDE_EXPIRY_PAST

@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from coaching.models import Enrollment, Program, ReviewRequest
 from config.tests.admin_walk import browser_form, registered, snapshot, url, walk
+from core.admin_base import StaffAdminMixin, StaffInlineMixin
 from demo.population import demo_logins_ensure
-from tiers.admin_base import StaffAdminMixin, StaffInlineMixin
 from tiers.choices import PolicyStatus
 from tiers.models import DailyMetric, TierOverride, TierPolicy
 from tiers.tests.factories import UserFactory
@@ -69,7 +69,7 @@ def test_a_creators_plan_needs_the_growth_plan_permission(client, admin_world, v
     client.force_login(viewer)  # holds coaching.view_growth_plan, like every view permission
     with_permission = client.get(plan)
 
-    assert anonymous.status_code == 302 and "/admin/login/" in anonymous["Location"]
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
     assert without.status_code == 403
     assert with_permission.status_code == 200 and "walk_mid" in with_permission.content.decode()
 

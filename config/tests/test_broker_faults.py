@@ -15,10 +15,11 @@ from coaching.models import Notification
 from config.celery_app import app as celery_app
 from config.embedded_redis import EmbeddedRedis, reachable
 from conftest import _use_broker, start_worker, stop_worker, wait_for
-from tiers import outbox
+from core import outbox
+from core.models import OutboxMessage
+from core.outbox import JOBS_UNAVAILABLE
 from tiers.choices import RunStatus, RunTrigger
-from tiers.models import OutboxMessage, RefreshRun, TierDecision, TierPolicy
-from tiers.outbox import JOBS_UNAVAILABLE
+from tiers.models import RefreshRun, TierDecision, TierPolicy
 from tiers.refresh import refresh_run_sync
 from tiers.rules import PolicyRules
 from tiers.services import policy_clone, policy_update_draft
@@ -111,7 +112,7 @@ def test_with_redis_stopped_pages_work_staff_writes_keep_their_work_and_it_runs_
         assert (policy_run.status, staff_run.status) == (RunStatus.RUNNING, RunStatus.PENDING)
         pin = TierDecision.objects.get(influencer=tail, cause="override")
         waiting = sorted(OutboxMessage.objects.filter(sent_at__isnull=True).values_list("sender", flat=True))
-        assert waiting == ["tiers.outbox.send_task", "tiers.refresh.refresh_dispatch"]
+        assert waiting == ["core.outbox.send_task", "tiers.refresh.refresh_dispatch"]
 
         # when Redis comes back (same address), with nothing restarted
         server = EmbeddedRedis(port=server.port).start()

@@ -8,7 +8,7 @@ from pathlib import Path
 from config.embedded_redis import free_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-A_TEST_NEEDING_BOTH = "config/tests/test_health.py::test_healthz_is_ok_when_database_and_broker_answer"
+A_TEST_NEEDING_BOTH = "core/tests/test_health.py::test_healthz_is_ok_when_database_and_broker_answer"
 
 
 def _pytest_in_ci(**env):

@@ -33,7 +33,7 @@ def ops():
 @pytest.fixture(autouse=True)
 def _nothing_leaves(monkeypatch):
     monkeypatch.setattr("tiers.tasks.send_chunks", lambda **kwargs: None)
-    monkeypatch.setattr("tiers.outbox.send_task", lambda **kwargs: None)
+    monkeypatch.setattr("core.outbox.send_task", lambda **kwargs: None)
 
 
 def test_the_analysts_group_holds_view_permissions_only():

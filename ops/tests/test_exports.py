@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from python_calamine import CalamineWorkbook
 
-from ops.exports import FORMULA_STARTS, csv_rows, neutralise, xlsx_file
+from core.spreadsheets import FORMULA_STARTS, csv_rows, neutralise, xlsx_file
 from ops.whatif import whatif_run_sync
 from tiers.models import TierPolicy
 from tiers.refresh import refresh_run_sync

@@ -2,10 +2,11 @@
 
 import django.db.models.deletion
 import django.db.models.lookups
-import tiers.json_checks
-import tiers.models
 from django.conf import settings
 from django.db import migrations, models
+
+import core.json_checks
+import tiers.models
 
 
 class Migration(migrations.Migration):
@@ -244,11 +245,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='dailymetric',
-            constraint=models.CheckConstraint(condition=django.db.models.lookups.Exact(tiers.json_checks.JSONType('category_gmv'), 'object'), name='dailymetric_category_gmv_object', violation_error_message='GMV by category must be an object such as {"beauty": "1234.50"}.'),
+            constraint=models.CheckConstraint(condition=django.db.models.lookups.Exact(core.json_checks.JSONType('category_gmv'), 'object'), name='dailymetric_category_gmv_object', violation_error_message='GMV by category must be an object such as {"beauty": "1234.50"}.'),
         ),
         migrations.AddConstraint(
             model_name='tierdecision',
-            constraint=models.CheckConstraint(condition=models.Q(django.db.models.lookups.Exact(tiers.json_checks.JSONType('features'), 'object'), django.db.models.lookups.Exact(tiers.json_checks.JSONType('explanation'), 'object')), name='decision_json_objects'),
+            constraint=models.CheckConstraint(condition=models.Q(django.db.models.lookups.Exact(core.json_checks.JSONType('features'), 'object'), django.db.models.lookups.Exact(core.json_checks.JSONType('explanation'), 'object')), name='decision_json_objects'),
         ),
         migrations.AddConstraint(
             model_name='tieroverride',
@@ -256,6 +257,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='tierpolicy',
-            constraint=models.CheckConstraint(condition=django.db.models.lookups.Exact(tiers.json_checks.JSONType('rules'), 'object'), name='policy_rules_object', violation_error_message="A policy's rules must be an object."),
+            constraint=models.CheckConstraint(condition=django.db.models.lookups.Exact(core.json_checks.JSONType('rules'), 'object'), name='policy_rules_object', violation_error_message="A policy's rules must be an object."),
         ),
     ]

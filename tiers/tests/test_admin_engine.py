@@ -6,15 +6,16 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils.translation import gettext
 
+from core.models import OutboxMessage
+from core.outbox import JOBS_UNAVAILABLE, flush
+from core.validation import ServiceError
 from tiers.choices import DecisionCause, PolicyStatus, RunStatus, RunTrigger
 from tiers.models import (
-    OutboxMessage,
     RefreshRun,
     TierDecision,
     TierOverride,
     TierPolicy,
 )
-from tiers.outbox import JOBS_UNAVAILABLE, flush
 from tiers.policy_form import form_data
 from tiers.refresh import (
     REFRESH_QUEUED,
@@ -23,7 +24,7 @@ from tiers.refresh import (
     refresh_start,
 )
 from tiers.rules import PolicyRules
-from tiers.services import ServiceError, override_create, override_end, policy_clone
+from tiers.services import override_create, override_end, policy_clone
 from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
 
 pytestmark = pytest.mark.django_db

@@ -33,7 +33,7 @@ def told_creators(monkeypatch):
         if name == after_decision.name:
             told.append(args[0])
 
-    monkeypatch.setattr("tiers.outbox.send_task", send_task)
+    monkeypatch.setattr("core.outbox.send_task", send_task)
     return told
 
 

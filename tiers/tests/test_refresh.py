@@ -4,30 +4,30 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
 from django.core.management import call_command
 from django.utils import timezone
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
+from core.runs import RESENDS, STALE_AFTER
 from tiers.choices import Category, DecisionCause, OverrideField, RunStatus, RunTrigger, Tier
 from tiers.models import DailyMetric, Influencer, RefreshRun, TierDecision, TierOverride, TierPolicy
-from tiers.rules import PolicyRules
-from tiers.selectors import window_features
 from tiers.refresh import (
-    REFRESH_STALE,
-    Resent,
-    refresh_queue,
-    refresh_recover,
     REFRESH_ALREADY_RUNNING,
+    REFRESH_STALE,
     RefreshAlreadyRunning,
+    Resent,
     refresh_chunk_apply,
     refresh_finish,
     refresh_for_policy,
+    refresh_queue,
+    refresh_recover,
     refresh_run_sync,
     refresh_start,
 )
+from tiers.rules import PolicyRules
+from tiers.selectors import window_features
 from tiers.services import override_create, policy_clone, policy_publish, policy_update_draft
-from tiers.stalls import RESENDS, STALE_AFTER
 from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
 
 pytestmark = pytest.mark.django_db

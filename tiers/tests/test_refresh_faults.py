@@ -15,12 +15,15 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from conftest import drop_queues, forget_queue, start_worker, stop_worker, wait_for, waiting
 from config.celery_app import app as celery_app
 from config.embedded_redis import free_port
-from tiers import outbox
+from conftest import drop_queues, forget_queue, start_worker, stop_worker, wait_for, waiting
+from core import outbox
+from core.models import OutboxMessage
+from core.runs import STALE_AFTER
+from core.tasks import outbox_flush
 from tiers.choices import RunStatus, RunTrigger
-from tiers.models import OutboxMessage, RefreshChunk, RefreshRun, TierDecision
+from tiers.models import RefreshChunk, RefreshRun, TierDecision
 from tiers.refresh import (
     REFRESH_ALREADY_RUNNING,
     REFRESH_QUEUED_AFTER,
@@ -30,8 +33,7 @@ from tiers.refresh import (
     refresh_run_sync,
     refresh_start,
 )
-from tiers.stalls import STALE_AFTER
-from tiers.tasks import outbox_flush, refresh_chunk
+from tiers.tasks import refresh_chunk
 from tiers.tests.factories import InfluencerFactory, metric_days
 from tiers.tests.test_refresh_worker import _ledger, _state
 

@@ -5,30 +5,31 @@ import uuid
 import pytest
 import redis
 from django.conf import settings
+from django.contrib.auth import get_user_model
 
 from coaching.choices import NotificationKind
 from coaching.models import Notification
 from config.celery_app import app as celery_app
 from conftest import start_worker, stop_worker, wait_for, waiting
+from core.tasks import health_probe
 from tiers.choices import OverrideField, RunStatus, RunTrigger, Tier
-from tiers.models import Influencer, RefreshRun
+from tiers.models import RefreshRun
 from tiers.refresh import refresh_queue
 from tiers.services import override_create
-from tiers.tasks import count_influencers
 from tiers.tests.factories import InfluencerFactory, UserFactory, metric_days
 
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_task_round_trips_through_broker_and_worker(celery_worker):
-    # given three creators committed to the test database
-    InfluencerFactory.create_batch(3)
+    # given three users committed to the test database
+    UserFactory.create_batch(3)
 
     # when the web side sends a task
-    result = count_influencers.delay()
+    result = health_probe.delay()
 
     # then a worker process ran it and saw the same rows
-    assert result.get(timeout=30) == Influencer.objects.count() == 3
+    assert result.get(timeout=30) == get_user_model().objects.count() == 3
 
 
 def test_every_ladder_task_goes_to_the_sites_own_queue_and_batch_work_to_its_batch_queue():
@@ -38,7 +39,7 @@ def test_every_ladder_task_goes_to_the_sites_own_queue_and_batch_work_to_its_bat
 
     # when the router places each of our tasks (every app's tasks, as a worker loads them)
     celery_app.loader.import_default_modules()
-    ours = [task for name, task in celery_app.tasks.items() if name.startswith(("tiers.", "coaching.", "ops."))]
+    ours = [task for name, task in celery_app.tasks.items() if name.startswith(("core.", "tiers.", "coaching.", "ops."))]
     own_options = {task.name: {"queue": task.queue} if getattr(task, "queue", None) else {} for task in ours}
     placed = {name: celery_app.amqp.router.route(options, name)["queue"].name for name, options in own_options.items()}
 
@@ -48,7 +49,7 @@ def test_every_ladder_task_goes_to_the_sites_own_queue_and_batch_work_to_its_bat
                      "tiers.import_check", "tiers.import_apply", "tiers.import_refresh", "coaching.assignment_chunk",
                      "ops.whatif_chunk"}
     assert {placed[name] for name in placed.keys() - batch} == {queue}
-    assert {"tiers.after_decision", "tiers.outbox_flush", "tiers.count_influencers"} <= placed.keys() - batch
+    assert {"tiers.after_decision", "tiers.outbox_flush", "core.health_probe"} <= placed.keys() - batch
 
 
 @pytest.mark.worker

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from api.models import Scope
 from api.services import token_create
-from tiers.services import ServiceError
+from core.validation import ServiceError
 
 
 class Command(BaseCommand):

@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from config.celery_app import app as celery_app
+from config.celery_app import health_queue
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +54,9 @@ def _broker() -> None:
 
 def _worker() -> None:
     """Send a real task on the health queue and wait for a worker to run it against the database."""
-    from config.celery_app import health_queue
-    from tiers.tasks import count_influencers
+    from .tasks import health_probe
 
-    count_influencers.apply_async(queue=health_queue(), retry=False).get(timeout=WORKER_TIMEOUT_SECONDS)
+    health_probe.apply_async(queue=health_queue(), retry=False).get(timeout=WORKER_TIMEOUT_SECONDS)
 
 
 def database_state() -> str:

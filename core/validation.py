@@ -1,4 +1,4 @@
-"""What every pure validator shares (policy, conditions, playbook): the error, its messages, number parsing."""
+"""What every validator and service shares: their errors (RuleError, ServiceError), the messages, number parsing."""
 
 import math
 from decimal import Decimal, InvalidOperation
@@ -18,6 +18,17 @@ NOT_A_SHARE = _("must be between 0 and 1 (0.2 for 20%)")
 
 # Past 10^18 no database column holds a whole number, and int("1e999999999") would build a billion digits.
 _LARGEST_WHOLE_EXPONENT = 18
+
+
+class ServiceError(ValueError):
+    """A request that breaks a rule; the message says which, and nothing was changed.
+
+    `field` names the input at fault when there is one, so a form can show the message next to it.
+    """
+
+    def __init__(self, message, *, field: str | None = None):
+        self.field = field
+        super().__init__(str(message))
 
 
 class RuleError(ValueError):

@@ -23,7 +23,7 @@ JOBS_UNAVAILABLE = _(
     "follows from it (the refresh, the creators' notifications, the import's check) starts by itself when they "
     "are back."
 )
-SEND_TASK = "tiers.outbox.send_task"
+SEND_TASK = "core.outbox.send_task"
 # Sent rows are kept this long (to read what was sent when), then deleted by the flush.
 KEEP_SENT = timedelta(days=7)
 FLUSH_BATCH = 500

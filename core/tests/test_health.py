@@ -9,8 +9,8 @@ from django.core.cache import cache
 from config.celery_app import app as celery_app
 from config.celery_app import health_queue
 from config.embedded_redis import free_port
-from config.health import DEEP_CACHE_SECONDS, TOKEN_HEADER
 from conftest import start_worker, stop_worker
+from core.health import DEEP_CACHE_SECONDS, TOKEN_HEADER
 
 TOKEN = "monitor-token-for-tests"
 
@@ -26,7 +26,7 @@ def _no_cached_deep_check():
 def probes(monkeypatch):
     """The worker probes the deep check sends (none leaves the process); each answers ok."""
     sent = []
-    monkeypatch.setattr("config.health._worker", lambda: sent.append("probe"))
+    monkeypatch.setattr("core.health._worker", lambda: sent.append("probe"))
     return sent
 
 
@@ -50,7 +50,7 @@ def test_healthz_is_503_and_names_the_broker_without_telling_where_it_is(client,
     port = free_port()
     monkeypatch.setattr(celery_app.conf, "broker_url", f"redis://127.0.0.1:{port}/0")
 
-    with caplog.at_level(logging.ERROR, logger="config.health"):
+    with caplog.at_level(logging.ERROR, logger="core.health"):
         response = client.get("/healthz")
 
     assert response.status_code == 503
@@ -64,9 +64,9 @@ def test_healthz_is_503_when_the_database_is_down_and_logs_why(client, redis_url
     def broken_cursor(*args, **kwargs):
         raise ConnectionRefusedError("database at db.internal:5432 refused the connection")
 
-    monkeypatch.setattr("config.health.connection.cursor", broken_cursor)
+    monkeypatch.setattr("core.health.connection.cursor", broken_cursor)
 
-    with caplog.at_level(logging.ERROR, logger="config.health"):
+    with caplog.at_level(logging.ERROR, logger="core.health"):
         response = client.get("/healthz")
 
     assert response.status_code == 503

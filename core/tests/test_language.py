@@ -5,8 +5,8 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from coaching.formatting import money
-from tiers.language import is_chinese, pick, sentences, site_language, speaking
 from coaching.models import Program
+from core.language import is_chinese, pick, sentences, site_language, speaking
 
 # requested language → whether it reads Chinese. A language the site does not offer reads as the
 # site's default, Chinese: that is what gettext's fallback gives it.

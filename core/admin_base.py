@@ -1,21 +1,21 @@
-"""What every admin page shares: actions refused with 403, JSON without NaN, read-only models, service refusals shown."""
+"""What every admin page shares: actions refused with 403, JSON without NaN, read-only models, service refusals shown, counts estimated."""
 
+import json
 import math
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, models, transaction
+from django.core.exceptions import EmptyResultSet, PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import connection, connections, models
 from django.http import HttpResponseBadRequest, HttpResponseRedirect
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
-import audit
-from audit.models import AuditAction
-
-from .services import ServiceError
+from .validation import ServiceError
 
 # Words of Django's own admin pages (the column heads of its model lists, for screen readers) that
 # Django's Chinese catalogue lacks: listed here so our catalogue keeps their Chinese.
@@ -150,33 +150,6 @@ class StaffAdmin(StaffAdminMixin, admin.ModelAdmin):
     """The base of Ladder's model admins."""
 
 
-class AuditedAdmin(StaffAdmin):
-    """An admin whose saves and deletes are written to the audit log in the admin's own transaction
-    (Django runs each add, change and delete view in one): for models no service writes, such as
-    programmes and the playbook. One entry per save, with the inlines' changes."""
-
-    def save_model(self, request, obj, form, change):
-        form.audit_before = audit.snapshot(type(obj)._default_manager.get(pk=obj.pk)) if change else None
-        super().save_model(request, obj, form, change)
-
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        changes = self.construct_change_message(request, form, formsets, not change)
-        audit.record(actor=request.user, action=AuditAction.ADMIN_CHANGE if change else AuditAction.ADMIN_ADD,
-                     obj=form.instance, before=getattr(form, "audit_before", None),
-                     after={**audit.snapshot(form.instance), "changes": changes})
-
-    def delete_model(self, request, obj):
-        audit.record(actor=request.user, action=AuditAction.ADMIN_DELETE, obj=obj, before=audit.snapshot(obj))
-        super().delete_model(request, obj)
-
-    def delete_queryset(self, request, queryset):
-        with transaction.atomic():  # "delete selected" runs outside the views' transaction
-            for obj in queryset:
-                audit.record(actor=request.user, action=AuditAction.ADMIN_DELETE, obj=obj, before=audit.snapshot(obj))
-            super().delete_queryset(request, queryset)
-
-
 class ReadOnlyAdmin(StaffAdmin):
     """Rows written only by jobs, imports and services: staff read them; nobody adds, edits or deletes."""
 
@@ -223,3 +196,28 @@ class StaffTabularInline(StaffInlineMixin, admin.TabularInline):
 
 class StaffStackedInline(StaffInlineMixin, admin.StackedInline):
     """Editable rows on a parent's page, one block each."""
+
+
+# Below this many estimated rows an exact COUNT(*) is cheap, so we do it.
+EXACT_COUNT_BELOW = 20_000
+
+
+class EstimatedCountPaginator(Paginator):
+    """On PostgreSQL, read the planner's row estimate; count exactly only when it is small."""
+
+    @cached_property
+    def count(self):
+        queryset = self.object_list
+        connection = connections[queryset.db]
+        if connection.vendor != "postgresql":
+            return super().count
+        try:
+            sql, params = queryset.query.sql_with_params()
+        except EmptyResultSet:
+            return 0  # a filter nothing can match, e.g. an id beyond the column's range
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        estimate = int(plan[0]["Plan"]["Plan Rows"])
+        return super().count if estimate < EXACT_COUNT_BELOW else estimate

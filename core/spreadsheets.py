@@ -1,6 +1,7 @@
-"""Streamed CSV and XLSX exports, every cell neutralised against spreadsheet formulas."""
+"""Spreadsheets Ladder writes (exports, rejected rows): streamed CSV and XLSX, every cell neutralised against formulas."""
 
 import csv
+import io
 import tempfile
 from collections.abc import Iterable, Iterator
 
@@ -24,17 +25,24 @@ def neutralise(value) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def csv_rows(header: list[str], rows: Iterable[Iterable]) -> Iterator[str]:
-    """The CSV a row at a time, with a BOM so Excel reads the Chinese as UTF-8."""
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow([neutralise(cell) for cell in header])
+    """The CSV in blocks of about STREAM_BYTES, with a BOM so Excel reads the Chinese as UTF-8."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def taken() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow([neutralise(cell) for cell in header])
+    yield "\ufeff" + taken()
     for row in rows:
-        yield writer.writerow([neutralise(cell) for cell in row])
+        writer.writerow([neutralise(cell) for cell in row])
+        if buffer.tell() >= STREAM_BYTES:
+            yield taken()
+    yield taken()
 
 
 def xlsx_file(header: list[str], rows: Iterable[Iterable]):

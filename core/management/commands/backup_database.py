@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tiers.backups import BackupError, database_backup, database_restore
+from core.backups import BackupError, database_backup, database_restore
 
 
 class Command(BaseCommand):
