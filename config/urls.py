@@ -3,12 +3,16 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
+from django.utils.translation import gettext_lazy as _
 
 from coaching.views import home
 from config.converters import RowIdConverter
 from config.health import healthz
 
 register_converter(RowIdConverter, "id")  # before the apps' URL confs, which use it
+
+# The admin's header and page titles name the site, not Django.
+admin.site.site_header = admin.site.site_title = _("Ladder staff admin")
 
 urlpatterns = [
     path("", home, name="home"),
