@@ -108,3 +108,10 @@ def test_a_request_the_site_cannot_read_has_a_page_of_its_own(client, language, 
     body = response.content.decode()
     assert response.status_code == 400
     assert f'lang="{language}"' in body and t("The request could not be read", language) in body
+
+
+def test_the_favicon_browsers_ask_for_exists(client):
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content)[:4] == b"\x00\x00\x01\x00"  # an icon file
