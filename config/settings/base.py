@@ -268,6 +268,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # After the enums are named: titles (labels in the reader's language) become descriptions, so what code generators
+    # turn into names is the same English whatever the language (api/tests/test_generated_client.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.titles_into_descriptions"],
     "SWAGGER_UI_DIST": "SIDECAR",
     # No deep links: Swagger UI puts each operation's link inside its open/close button (a link in a button is
     # unusable by keyboard and screen readers).
