@@ -48,7 +48,7 @@ def names(root: Path) -> set[str]:
 
 
 @pytest.fixture
-def creators():
+def creators(shipped_defaults):
     made = [InfluencerFactory(handle=f"gen_{i}") for i in range(3)]
     for creator in made:
         metric_days(creator, days=30, gmv="5000")  # ¥150k in the window: mid
