@@ -94,7 +94,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 elif env.int("DATABASE_POOL_MAX_SIZE", default=0) > 0:
     # Django's own connection pool (psycopg_pool) per process: each gunicorn or Celery process keeps at most this
-    # many connections open, shared between its requests (README, "Running at scale"). A pool replaces
+    # many connections open, shared between its requests (docs/speed-and-scale.md, "Past one machine"). A pool replaces
     # persistent connections.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1, "max_size": env.int("DATABASE_POOL_MAX_SIZE"), "timeout": 10}
@@ -222,7 +222,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # other's tasks.
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
 # `/healthz?deep=1`'s probe task goes to a queue of its own, so it never waits behind refresh chunks;
-# some worker must consume it (`make run` starts one; see README, "Deploying").
+# some worker must consume it (`make run` starts one; see docs/running.md, "Deploying on several machines").
 # Empty: `$CELERY_QUEUE.health`, derived when the probe is sent, as the batch queue is (config.celery_app).
 LADDER_HEALTH_QUEUE = env("CELERY_HEALTH_QUEUE", default="")
 # Batch work (refreshes and their chunks, replays, imports, programme assignment and what-if chunks) goes to
