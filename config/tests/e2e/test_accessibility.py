@@ -106,7 +106,7 @@ def check(browser, base, language, pages, username=None):
         page.goto(base + path)
         if ready:  # a page that draws itself with script: wait until it has
             page.wait_for_selector(ready[0], timeout=30_000)
-        assert page.locator("html").get_attribute("lang") in (language, None) or name.startswith("API"), name
+        assert page.locator("html").get_attribute("lang") == language, name  # read aloud in the page's language
         if problems := blocking_violations(page):
             found[f"{name} {path}"] = problems
         context.close()
