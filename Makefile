@@ -35,7 +35,7 @@ screenshots: $(VENV)/.installed-test chromium
 	LADDER_SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest coaching/tests/e2e -k fits
 	LADDER_SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest ops/tests/e2e
 
-# SCALE=1m measures the tier, assignment and ops steps at 1,000,000 creators (README: Running at scale).
+# SCALE=1m measures the tier, assignment and ops steps at 1,000,000 creators (docs/speed-and-scale.md: Running at scale).
 SCALE ?= 100k
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench --scale $(SCALE)

@@ -50,6 +50,9 @@ class EmbeddedRedis:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # A session of its own: Ctrl-C in a terminal reaches the whole foreground group, and the broker must
+            # outlive the workers that use it until its owner stops it, last (config.launcher).
+            start_new_session=True,
             preexec_fn=die_with_parent,
         )
         deadline = time.monotonic() + START_TIMEOUT_SECONDS

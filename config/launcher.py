@@ -26,6 +26,10 @@ def _spawn(name: str, argv: list[str]) -> tuple[str, subprocess.Popen]:
 
 
 def _stop(children: list[tuple[str, subprocess.Popen]]) -> None:
+    """SIGTERM to each child's process group, then wait for all of them (SIGKILL past the grace period).
+
+    The caller stops the broker only after this returns: a worker or beat whose Redis went first logs a
+    traceback for every connection it loses."""
     for _, proc in children:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -82,11 +86,14 @@ def main() -> int:
                               "-n", "interactive@%h", "-Q", f"{default_queue},{health_queue()}"]),
             _spawn("beat", [PYTHON, "-m", "celery", "-A", "config", "beat", "-l", "info"]),
         ]
+        site = f"http://{host}:{port}"
         print(
-            f"\nLadder is running at http://{host}:{port}/  (admin: /admin/, health: /healthz)\n"
-            f"  staff login:    ops / ladder-demo\n"
-            f"  creator logins: creator1 … creator20 / ladder-demo\n"
-            f"  broker: {os.environ['REDIS_URL']}{' (embedded)' if redis_server else ''}\n"
+            f"\nLadder is running at {site}/\n"
+            f"  ops desk: {site}/ops/   admin: {site}/admin/   plan: {site}/plan/   API: {site}/api/schema/swagger-ui/\n"
+            f"  staff login:    ops / ladder-demo        (creator-ops: changes policies, pins, imports)\n"
+            f"  analyst login:  analyst / ladder-demo    (reads everything ops read, changes nothing)\n"
+            f"  creator logins: creator1 … creator20 / ladder-demo   (their growth plan at /plan/)\n"
+            f"  broker: {os.environ['REDIS_URL']}{' (embedded)' if redis_server else ''}   health: {site}/healthz\n"
             f"Press Ctrl-C to stop everything.\n",
             flush=True,
         )
@@ -100,7 +107,7 @@ def main() -> int:
         print(f"setup step failed: {' '.join(map(str, exc.cmd))}", file=sys.stderr)
         return exc.returncode or 1
     finally:
-        _stop(children)
+        _stop(children)  # web, workers and beat first: the broker they talk to stops last
         if redis_server:
             redis_server.stop()
     return 0

@@ -57,6 +57,8 @@ WINDOW_DAYS = 30
 OPS_USERNAME = "ops"
 CREATOR_LOGINS = 20
 OPS_GROUP = "ops"  # made by a migration, with exactly the permissions creator-ops staff need
+ANALYST_USERNAME = "analyst"
+ANALYST_GROUP = "analysts"  # made by a migration: reads everything ops read, changes nothing
 
 # --- the population's shape ------------------------------------------------------------------
 # Calibrated against BRIEF's default policy (newcomer < 30 days or < 7 active days; mid at 100k
@@ -222,17 +224,18 @@ def seed_population(
 
 
 def demo_logins_ensure(*, password: str) -> int:
-    """Create or update `ops` and creator1…creator20 (linked to the first creators); returns the count."""
+    """Create or update `ops`, `analyst` and creator1…creator20 (linked to the first creators); returns the count."""
     User = get_user_model()
     # One hash for every demo login: they share the password anyway, and hashing is the slow part.
     hashed = make_password(password)
-    # An ordinary staff user in the ops group: the demo shows what ops really may do, no more.
-    ops, _ = User.objects.update_or_create(
-        username=OPS_USERNAME,
-        defaults={"password": hashed, "is_staff": True, "is_superuser": False, "is_active": True},
-    )
-    ops.user_permissions.clear()
-    ops.groups.set([Group.objects.get(name=OPS_GROUP)])
+    for username, group in ((OPS_USERNAME, OPS_GROUP), (ANALYST_USERNAME, ANALYST_GROUP)):
+        # Ordinary staff users in their role's group: the demo shows what each role really may do, no more.
+        staff, _ = User.objects.update_or_create(
+            username=username,
+            defaults={"password": hashed, "is_staff": True, "is_superuser": False, "is_active": True},
+        )
+        staff.user_permissions.clear()
+        staff.groups.set([Group.objects.get(name=group)])
     first_creators = list(Influencer.objects.order_by("platform_id").values_list("pk", "display_name")[:CREATOR_LOGINS])
     for number, (influencer_id, display_name) in enumerate(first_creators, start=1):
         user, _ = User.objects.update_or_create(
@@ -247,7 +250,7 @@ def demo_logins_ensure(*, password: str) -> int:
         )
         Influencer.objects.filter(user=user).exclude(pk=influencer_id).update(user=None)
         Influencer.objects.filter(pk=influencer_id).update(user=user)
-    return 1 + len(first_creators)
+    return 2 + len(first_creators)
 
 
 def _delete_population() -> None:

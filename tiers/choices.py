@@ -4,6 +4,7 @@ import functools
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Tier(models.TextChoices):
@@ -32,7 +33,8 @@ class Category(models.TextChoices):
     FOOD = "food", _("Food")  # 食品
     FRESH = "fresh", _("Fresh produce")  # 生鲜
     JADE = "jade", _("Jade & jewellery")  # 珠宝玉石
-    HOME = "home", _("Home")  # 家居
+    # A context of its own: Django's breadcrumb "Home" (首页) must not read as the category (家居).
+    HOME = "home", pgettext_lazy("product category", "Home")  # 家居
     DIGITAL = "digital", _("Digital")  # 数码
     MOTHER_BABY = "mother_baby", _("Mother & baby")  # 母婴
 

@@ -95,7 +95,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 elif env.int("DATABASE_POOL_MAX_SIZE", default=0) > 0:
     # Django's own connection pool (psycopg_pool) per process: each gunicorn or Celery process keeps at most this
-    # many connections open, shared between its requests (README, "Running at scale"). A pool replaces
+    # many connections open, shared between its requests (docs/speed-and-scale.md, "Past one machine"). A pool replaces
     # persistent connections.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1, "max_size": env.int("DATABASE_POOL_MAX_SIZE"), "timeout": 10}
@@ -123,6 +123,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files a browser asks for at the site's root (/favicon.ico), served by WhiteNoise as they are.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 # Uploaded files (metric imports) until they are applied; web and worker machines must share it.
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = "media/"
@@ -221,7 +223,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # other's tasks.
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
 # `/healthz?deep=1`'s probe task goes to a queue of its own, so it never waits behind refresh chunks;
-# some worker must consume it (`make run` starts one; see README, "Deploying").
+# some worker must consume it (`make run` starts one; see docs/running.md, "Deploying on several machines").
 # Empty: `$CELERY_QUEUE.health`, derived when the probe is sent, as the batch queue is (config.celery_app).
 LADDER_HEALTH_QUEUE = env("CELERY_HEALTH_QUEUE", default="")
 # Batch work (refreshes and their chunks, replays, imports, programme assignment and what-if chunks) goes to
@@ -267,9 +269,14 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # After the enums are named: titles (labels in the reader's language) become descriptions, so what code generators
+    # turn into names is the same English whatever the language (api/tests/test_generated_client.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.titles_into_descriptions"],
     "SWAGGER_UI_DIST": "SIDECAR",
+    # No deep links: Swagger UI puts each operation's link inside its open/close button (a link in a button is
+    # unusable by keyboard and screen readers).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     # `<id:…>` (config.converters): a row id of at most 18 digits, so a longer one is a 404.
     "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 999_999_999_999_999_999}},
     # One schema name per choice set that several fields share.

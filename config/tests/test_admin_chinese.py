@@ -122,3 +122,16 @@ def test_the_default_policy_speaks_of_the_platform(admin_world):
     published = TierPolicy.objects.get(version=1)
 
     assert "BRIEF" not in published.notes and "平台默认" in published.notes and "platform's default" in published.notes
+
+
+def test_the_chinese_admin_says_ladder_and_its_breadcrumbs_start_at_home_not_at_a_product_category(admin_client):
+    """The product category Home (家居) has a context of its own, so Django's breadcrumb "Home" reads 首页."""
+    body = admin_client.get("/admin/tiers/influencer/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+
+    breadcrumbs = re.search(r'<div class="breadcrumbs">(.*?)</div>', body, re.S).group(1)
+    assert "首页" in breadcrumbs and "家居" not in breadcrumbs
+    assert "家居" in body  # the category, in the list's filter, keeps its own word
+    site_name = re.search(r'<div id="site-name"><a[^>]*>(.*?)</a>', body, re.S).group(1)
+    title = re.search(r"<title>(.*?)</title>", body, re.S).group(1)
+    assert "Ladder" in site_name and "Ladder" in title
+    assert "Django" not in site_name + title

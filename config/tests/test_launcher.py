@@ -25,7 +25,7 @@ HEALTH_TOKEN = "launcher-test-token"
 def _get(url, timeout=15, headers=None):
     try:
         with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as response:
-            return response.status, response.read().decode()
+            return response.status, response.read().decode(errors="replace")
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
 
@@ -36,8 +36,9 @@ def launcher(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
     env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}", "PORT": str(port), "DEMO_INFLUENCERS": "300",
                 "LADDER_HEALTH_TOKEN": HEALTH_TOKEN})
+    # In a process group of its own, as `make run` is in a terminal, so Ctrl-C can be sent to the whole group.
     proc = subprocess.Popen([sys.executable, "-m", "config.launcher"], cwd=BASE_DIR, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while True:
@@ -52,7 +53,7 @@ def launcher(tmp_path):
         time.sleep(0.5)
     yield proc, base_url
     if proc.poll() is None:
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
 
 
@@ -72,11 +73,17 @@ def test_make_run_serves_health_admin_and_a_worker_on_embedded_defaults(launcher
     status, body = _get(f"{base_url}/admin/login/")
     assert status == 200
     assert 'name="username"' in body
+    status, _ = _get(f"{base_url}/favicon.ico")
+    assert status == 200
 
-    # Ctrl-C stops every process the launcher started
-    proc.send_signal(signal.SIGINT)
+    # Ctrl-C in a terminal reaches the whole foreground process group: every process the launcher started stops,
+    # the workers and beat before the broker they talk to, so a clean stop prints no traceback
+    os.killpg(proc.pid, signal.SIGINT)
     output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, output
-    assert "ops / ladder-demo" in output
+    assert "Traceback" not in output, output
+    for login in ("ops / ladder-demo", "analyst / ladder-demo", "creator1 … creator20 / ladder-demo"):
+        assert login in output
+    assert f"{base_url}/ops/" in output
     still_running = [p for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert still_running == []

@@ -197,6 +197,11 @@ def test_logins_are_created_and_authenticate():
     assert list(ops.groups.values_list("name", flat=True)) == ["ops"] and not ops.user_permissions.exists()
     assert ops.has_perm("tiers.publish_tierpolicy") and not ops.has_perm("auth.change_user")
     assert authenticate(_login_request(), username="ops", password=settings.DEMO_PASSWORD) == ops
+    analyst = get_user_model().objects.get(username="analyst")
+    assert analyst.is_staff and not analyst.is_superuser and not analyst.user_permissions.exists()
+    assert list(analyst.groups.values_list("name", flat=True)) == ["analysts"]
+    assert analyst.has_perm("tiers.view_influencer") and not analyst.has_perm("tiers.publish_tierpolicy")
+    assert authenticate(_login_request(), username="analyst", password=settings.DEMO_PASSWORD) == analyst
     for number in (1, 20):
         user = authenticate(_login_request(), username=f"creator{number}", password=settings.DEMO_PASSWORD)
         assert user is not None and not user.is_staff
