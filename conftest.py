@@ -196,6 +196,20 @@ def drop_queues(redis_url: str, queue: str) -> None:
         name, f"_kombu.binding.{name}", f"_kombu.binding_permanent.{name}")))
 
 
+@pytest.fixture(autouse=True)
+def _tasks_stay_with_their_test(request, monkeypatch, redis_url):
+    """A test without the session's worker sends its tasks to a queue of its own that nobody consumes (dropped
+    afterwards): the session worker, left running by an earlier test, must never run them while this test's
+    database is flushed (the flush and a task's writes deadlock on PostgreSQL)."""
+    if "celery_worker" in request.fixturenames:
+        yield
+        return
+    queue = f"ladder-unread-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setitem(celery_app.conf, "task_default_queue", queue)
+    yield
+    drop_queues(redis_url, queue)
+
+
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker, redis_url):
     """A real `celery worker` subprocess (prefork, 2 processes) on the test database and broker.
@@ -204,7 +218,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, redis_url):
     """
     queue = settings.CELERY_TASK_DEFAULT_QUEUE  # this run's own queue (config/settings/test.py)
     # many small chunks, so both worker processes take some
-    proc, hostname = start_worker(redis_url, queue=queue, env={"LADDER_REFRESH_CHUNK_SIZE": "3"})
+    proc, hostname = start_worker(redis_url, queue=queue, env={"LADDER_CHUNK_SIZE": "3"})
     yield hostname
     stop_worker(proc, redis_url, queue)
 

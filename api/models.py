@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from tiers.models import TimeStampedModel
+from core.models import TimeStampedModel
 
 
 class Scope(models.TextChoices):

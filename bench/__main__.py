@@ -41,7 +41,7 @@ def main() -> int:
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.local", "DJANGO_DEBUG": "false",
            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")}
-    env.pop("LADDER_REFRESH_CHUNK_SIZE", None)
+    env.pop("LADDER_CHUNK_SIZE", None)
     database = url.rsplit("/", 1)[1]
     admin_url = url.rsplit("/", 1)[0] + "/postgres"
     print(f"Ladder benchmark: {args.influencers:,} creators × {args.days} days on PostgreSQL ({database})\n")

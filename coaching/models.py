@@ -9,7 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from core.json_checks import is_json, is_list_of
 from core.language import pick
 from tiers.choices import Category, CreatorType, Tier
-from tiers.models import Influencer, RefreshRun, TierDecision, TimeStampedModel
+from core.models import Chunk, ChunkedRun, TimeStampedModel
+from tiers.models import Influencer, RefreshRun, TierDecision
 
 from .choices import (
     AssignmentStatus,
@@ -267,7 +268,7 @@ class TaskCompletion(models.Model):
                                                                               "enrollment": self.enrollment_id}
 
 
-class AssignmentRun(TimeStampedModel):
+class AssignmentRun(ChunkedRun):
     """One pass of programme assignment over every creator, in chunks (after a refresh, or on demand).
 
     Runs wait their turn: one runs at a time, the others wait (oldest first). `updated_at` moves with
@@ -286,14 +287,7 @@ class AssignmentRun(TimeStampedModel):
     exited = models.PositiveIntegerField(_("exited"), default=0)
     tasks_checked = models.PositiveIntegerField(_("tasks checked"), default=0)
     notified = models.PositiveIntegerField(_("notifications"), default=0)
-    chunk_count = models.PositiveIntegerField(_("chunks"), default=0)
-    chunks_done = models.PositiveIntegerField(_("chunks done"), default=0)
-    resent = models.PositiveSmallIntegerField(
-        _("times resent"), default=0, help_text=_("how often its unfinished chunks were sent to the workers again"),
-    )
     started_at = models.DateTimeField(_("started at"), auto_now_add=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
-    error = models.TextField(_("error"), blank=True)
 
     class Meta:
         ordering = ["-started_at"]
@@ -315,14 +309,10 @@ class AssignmentRun(TimeStampedModel):
             "id": self.pk, "date": self.run_date, "status": self.get_status_display()}
 
 
-class AssignmentChunk(models.Model):
-    """A slice of creators by id; `done_at` is set in the same transaction as its writes."""
+class AssignmentChunk(Chunk):
+    """A slice of creators by id (core.models.Chunk)."""
 
     run = models.ForeignKey(AssignmentRun, on_delete=models.CASCADE, related_name="chunks")
-    index = models.PositiveIntegerField()
-    first_id = models.BigIntegerField()
-    last_id = models.BigIntegerField()
-    done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["run", "index"]

@@ -6,17 +6,14 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
-from celery import group
-from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Count, F
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 import audit
 from audit.models import AuditAction
-from core import bulk, outbox
-from core import runs as stalls
+from core import bulk, runs
 from core.validation import ServiceError
 from tiers.models import Influencer, RefreshRun
 from tiers.rules import Features
@@ -64,8 +61,6 @@ from .rules import EnrollmentState, ProgramSpec, Step, ineligibility, step
 logger = logging.getLogger(__name__)
 
 ASSIGNMENT_ALREADY_RUNNING = _("Assignment #{run_id} is still running.")
-ASSIGNMENT_STALE = ("No chunk finished for {minutes} minutes, even after its unfinished chunks were sent again {times} "
-                    "times; presumed dead, so the next assignment can start.")
 NOT_OPT_IN = _("{program} is not open for sign-up; creators join it automatically when eligible.")
 NOT_ELIGIBLE = _("Not eligible for {program}: {why}.")
 PROGRAM_FULL = _("{program} is full.")
@@ -89,8 +84,6 @@ WHY_NOT = {
     "category": _("category not eligible"),
     "reputation": _("reputation score below the floor"),
 }
-# An assignment run that stopped moving is resumed, then failed, as a refresh is (core.runs).
-STALE_AFTER, RESENDS = stalls.STALE_AFTER, stalls.RESENDS
 
 
 class CoachingError(ServiceError):
@@ -317,34 +310,8 @@ def assignment_for_influencer(*, influencer: Influencer, today: datetime.date | 
 # ---------------------------------------------------------------- assignment runs
 
 
-def _chunk_size(chunk_size: int | None) -> int:
-    # One setting sizes the chunks of the refresh and of assignment.
-    return chunk_size or settings.LADDER_REFRESH_CHUNK_SIZE
-
-
-def _make_chunks(run_id: int, chunk_size: int | None) -> int:
-    bounds = influencer_chunks(_chunk_size(chunk_size))
-    AssignmentChunk.objects.bulk_create(
-        AssignmentChunk(run_id=run_id, index=i, first_id=first, last_id=last) for i, (first, last) in enumerate(bounds)
-    )
-    AssignmentRun.objects.filter(pk=run_id).update(chunk_count=len(bounds))
-    return len(bounds)
-
-
-@transaction.atomic
-def assignment_chunk_apply(*, run_id: int, index: int) -> bool:
-    """Assign one chunk of creators and tell them what changed; False if it was already applied.
-
-    The chunk row is locked and marked done in the same transaction as the enrolments and the
-    notifications, so a redelivered or duplicated task either finds it done or finds nothing
-    applied. Only the chunk's own row is locked: the chunks of a run apply side by side.
-    """
-    chunk = AssignmentChunk.objects.select_for_update().get(run_id=run_id, index=index)
-    if chunk.done_at is not None:
-        return False
-    run = AssignmentRun.objects.get(pk=run_id)
-    if run.status != AssignmentStatus.RUNNING:
-        return False
+def _assignment_work(run: AssignmentRun, chunk: AssignmentChunk) -> runs.ChunkResult:
+    """Assign one chunk of creators and tell them what changed, in the chunk's transaction (core.runs.apply_chunk)."""
     tune_for_batch()
     counts, events = _assign_creators(first_id=chunk.first_id, last_id=chunk.last_id, today=run.run_date, run_id=run.pk)
     notified = 0
@@ -356,35 +323,31 @@ def assignment_chunk_apply(*, run_id: int, index: int) -> bool:
     if run.refresh_run_id is not None:
         notified += notifications_after_refresh(refresh_run_id=run.refresh_run_id, first_id=chunk.first_id,
                                                 last_id=chunk.last_id)
-    now = timezone.now()
-    chunk.done_at = now
-    chunk.save(update_fields=["done_at"])
-    AssignmentRun.objects.filter(pk=run.pk).update(
-        chunks_done=F("chunks_done") + 1, notified=F("notified") + notified, updated_at=now,
-        **{name: F(name) + value for name, value in counts.as_dict().items()},
-    )
-    return True
+    return runs.ChunkResult(counts={**counts.as_dict(), "notified": notified})
+
+
+def assignment_chunk_apply(*, run_id: int, index: int) -> bool:
+    """Assign one chunk of creators and tell them what changed, once; False if it was already applied.
+
+    The enrolments and the notifications commit with the chunk's mark (core.runs.apply_chunk), so a redelivered
+    or duplicated task either finds it done or finds nothing applied; the chunks of a run apply side by side.
+    """
+    return runs.apply_chunk(ASSIGNMENT, run_id=run_id, index=index, work=_assignment_work)
 
 
 def assignment_finish(*, run_id: int) -> bool:
     """Mark the run succeeded once every chunk is done; True only for the call that did it."""
-    now = timezone.now()
-    finished = AssignmentRun.objects.filter(
-        pk=run_id, status=AssignmentStatus.RUNNING, chunks_done=F("chunk_count")
-    ).update(status=AssignmentStatus.SUCCEEDED, active=None, finished_at=now, updated_at=now)
+    finished = runs.end_succeeded(ASSIGNMENT, run_id=run_id)
     if finished:
         run = AssignmentRun.objects.get(pk=run_id)
         logger.info("assignment #%s (refresh #%s) succeeded: %s enrolled, %s advanced, %s graduated, %s exited, "
                     "%s notifications", run.pk, run.refresh_run_id, run.enrolled, run.advanced, run.graduated,
                     run.exited, run.notified)
-    return bool(finished)
+    return finished
 
 
-def assignment_fail(*, run_id: int, error: str) -> None:
-    now = timezone.now()
-    AssignmentRun.objects.filter(pk=run_id, status=AssignmentStatus.RUNNING).update(
-        status=AssignmentStatus.FAILED, active=None, finished_at=now, error=error[:5000], updated_at=now
-    )
+def assignment_fail(*, run_id: int, error: str) -> bool:
+    return runs.end_failed(ASSIGNMENT, run_id=run_id, error=error)
 
 
 def assignment_request(*, refresh_run_id: int, today: datetime.date) -> AssignmentRun:
@@ -410,6 +373,10 @@ def _record_start(run: AssignmentRun, chunks: int) -> None:
                  after={"refresh_run_id": run.refresh_run_id, "run_date": run.run_date, "chunks": chunks})
 
 
+def _make_chunks(run_id: int, chunk_size: int | None) -> int:
+    return runs.make_chunks(ASSIGNMENT, run_id=run_id, bounds=influencer_chunks(runs.chunk_size(chunk_size)))
+
+
 def assignment_start_next(*, chunk_size: int | None = None) -> AssignmentRun | None:
     """Start the oldest waiting run and make its chunks, unless a run is running; the run started, or None."""
     run = AssignmentRun.objects.filter(status=AssignmentStatus.WAITING).order_by("pk").first()
@@ -431,80 +398,37 @@ def assignment_start_next(*, chunk_size: int | None = None) -> AssignmentRun | N
     return run
 
 
-def assignment_recover(*, now: datetime.datetime | None = None) -> list[AssignmentRun]:
-    """Runs that stopped moving: fail those already sent again RESENDS times, return the others to resume.
-
-    A returned run's unfinished chunks are to be sent again; the run is counted as resent here, so
-    two watchers never both resend it. Resending is safe while a worker may still hold a chunk:
-    applying a chunk twice changes nothing.
-    """
-    now = now or timezone.now()
-    stalled = stalls.stalled_runs(AssignmentRun.objects.filter(status=AssignmentStatus.RUNNING), now=now)
-    for run in stalled.fail:
-        logger.warning("assignment #%s failed: no progress since %s", run.pk, run.updated_at)
-        assignment_fail(run_id=run.pk, error=ASSIGNMENT_STALE.format(minutes=STALE_AFTER.seconds // 60,
-                                                                     times=run.resent))
-    for run in stalled.resend:
-        logger.warning("assignment #%s made no progress since before %s: its unfinished chunks are sent again",
-                       run.pk, now - STALE_AFTER)
-    return stalled.resend
-
-
-def _undone_chunks(run_id: int) -> list[int]:
-    return list(AssignmentChunk.objects.filter(run_id=run_id, done_at__isnull=True).order_by("index")
-                .values_list("index", flat=True))
-
-
 def _run_here(run_id: int) -> None:
-    """Apply the run's unfinished chunks in this process, one transaction each, then finish it."""
-    try:
-        for index in _undone_chunks(run_id):
-            assignment_chunk_apply(run_id=run_id, index=index)
-        assignment_finish(run_id=run_id)
-    except BaseException as exc:
-        assignment_fail(run_id=run_id, error=f"{exc.__class__.__name__}: {exc}")
-        raise
+    runs.run_here(ASSIGNMENT, run_id=run_id)
 
 
-def assignment_dispatch(*, run_id: int) -> None:
-    """Send a running run's unfinished chunks to the workers (an outbox sender: called again until the
-    broker takes them; a chunk sent twice applies once). Raises what the broker raised."""
-    from .tasks import assignment_chunk
+def _start_waiting(*, in_process: bool) -> None:
+    """Start the waiting runs: here, one after another, or (on the workers) the oldest, whose last chunk's task
+    starts the next."""
+    while (run := assignment_start_next()) is not None:
+        if not runs.undone_indexes(ASSIGNMENT, run.pk):
+            assignment_finish(run_id=run.pk)  # nobody to assign
+        elif in_process:
+            _run_here(run.pk)
+        else:
+            runs.send_after_commit(ASSIGNMENT, run_id=run.pk)
+            return
 
-    if not AssignmentRun.objects.filter(pk=run_id, status=AssignmentStatus.RUNNING).exists():
-        return  # it ended meanwhile
-    indexes = _undone_chunks(run_id)
-    if indexes:
-        group(assignment_chunk.s(run_id, index) for index in indexes).apply_async(retry=False)
 
-
-def _send_to_workers(run_id: int) -> bool:
-    """One chunk task per unfinished chunk, sent once the transaction commits (through the outbox);
-    False if none was left."""
-    if not _undone_chunks(run_id):
-        return False
-    outbox.call_after_commit(assignment_dispatch, run_id=run_id)
-    return True
+def _after_end_on_workers(ended: bool) -> None:
+    # A run that ended (finished or failed) lets the next waiting one start.
+    if ended:
+        _start_waiting(in_process=False)
 
 
 def assignment_proceed(*, in_process: bool, now: datetime.datetime | None = None) -> None:
-    """Resume or fail a run that stopped moving, then start the waiting runs.
+    """Resume or fail a run that stopped moving (core.runs.recover), then start the waiting runs.
 
     `in_process`: do the work here, chunk by chunk, until no run waits. Otherwise send it to the
     workers and return; the chunk task that finishes a run starts the next.
     """
-    for run in assignment_recover(now=now):
-        if in_process:
-            _run_here(run.pk)
-        elif not _send_to_workers(run.pk):
-            assignment_finish(run_id=run.pk)  # every chunk was done; only the finish was lost
-    while (run := assignment_start_next()) is not None:
-        if in_process:
-            _run_here(run.pk)
-        elif _send_to_workers(run.pk):
-            return
-        else:
-            assignment_finish(run_id=run.pk)  # nobody to assign
+    runs.recover(ASSIGNMENT, now=now, resume=_run_here if in_process else None)
+    _start_waiting(in_process=in_process)
 
 
 def assignment_run(*, refresh_run_id: int | None = None, today: datetime.date | None = None,
@@ -552,6 +476,16 @@ def assignment_after_decision(*, decision_id: int) -> None:
     influencer = Influencer.objects.get(decisions__pk=decision_id)
     assignment_for_influencer(influencer=influencer)
     notifications_after_decision(decision_id=decision_id)
+
+
+ASSIGNMENT = runs.RunKind(
+    name="assignment", run_model=AssignmentRun, chunk_model=AssignmentChunk, chunk_task="coaching.assignment_chunk",
+    apply=assignment_chunk_apply, finish=assignment_finish, fail=assignment_fail, follow=_after_end_on_workers,
+    start_waiting=lambda: _start_waiting(in_process=False),
+    # IntegrityError: a creator's own task tick enrolled them between the chunk's read and its write; a retry reads
+    # the new state. OperationalError: a lost connection or a lock timeout.
+    transient=(OperationalError, IntegrityError),
+)
 
 
 # ---------------------------------------------------------------- sign-ups

@@ -11,23 +11,18 @@ SCHEDULES = {
         "kwargs": {"trigger": "schedule"},
         "expires": 6 * 60 * 60,  # a refresh still queued at 08:30 is dropped; the next night runs
     },
-    "refresh watch": {
-        "task": "tiers.refresh_watch",
-        "crontab": {"minute": "*/5"},  # a refresh a dead worker left is resumed or failed within minutes of its bound
+    "run watch": {
+        "task": "core.runs_watch",
+        # a refresh, assignment or what-if a dead worker left is resumed or failed within minutes of its bound
+        "crontab": {"minute": "*/5"},
         "kwargs": {},
-        "expires": 4 * 60,
+        "expires": 4 * 60,  # the next check comes soon; a backlog of checks is worth nothing
     },
     "outbox flush": {
         "task": "tiers.outbox_flush",
         "crontab": {"minute": "*"},  # what a write queued while the broker was down leaves within a minute of its return
         "kwargs": {},
         "expires": 50,
-    },
-    "assignment watch": {
-        "task": "coaching.assignment_watch",
-        "crontab": {"minute": "*/5"},  # a stopped assignment is resumed or failed within minutes of its bound
-        "kwargs": {},
-        "expires": 4 * 60,  # the next check comes soon; a backlog of checks is worth nothing
     },
 }
 

@@ -1,9 +1,9 @@
-"""Celery tasks of the ground floor: the outbox's flush and the health probe."""
+"""Celery tasks of the ground floor: the outbox's flush, the run watch and the health probe."""
 
 from celery import shared_task
 from django.contrib.auth import get_user_model
 
-from . import outbox
+from . import outbox, runs
 
 
 @shared_task(name="core.health_probe", ignore_result=False, expires=60)
@@ -17,3 +17,9 @@ def health_probe() -> int:
 def outbox_flush() -> int:
     """Beat's job: send what writes recorded for the workers while the broker could not take it."""
     return outbox.flush()
+
+
+@shared_task(name="core.runs_watch", soft_time_limit=60, time_limit=90)
+def runs_watch() -> None:
+    """Beat's run watch: a refresh, assignment or what-if that stopped moving is resent, or failed (core.runs)."""
+    runs.watch()

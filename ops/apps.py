@@ -8,3 +8,10 @@ class OpsConfig(AppConfig):
     name = "ops"
     verbose_name = _("ops desk")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from core import runs
+
+        from .whatif import WHATIF
+
+        runs.register(WHATIF)

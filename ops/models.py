@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.models import Chunk, ChunkedRun
 from tiers.choices import CreatorType, RunStatus, Tier
 from tiers.models import Influencer, TierPolicy
 
@@ -17,7 +18,7 @@ class Move(models.TextChoices):
     TYPE_CHANGED = "type", _("Type changed only")
 
 
-class WhatIf(models.Model):
+class WhatIf(ChunkedRun):
     """A preview of what a refresh under a draft policy would do to every creator; it writes nothing to them.
 
     `rules` and `data_date` say which rules it ran and on which day's data: when the draft's rules no
@@ -32,14 +33,9 @@ class WhatIf(models.Model):
                                      null=True, blank=True, related_name="+")
     total = models.PositiveIntegerField(_("creators"), default=0)
     done = models.PositiveIntegerField(_("creators done"), default=0)
-    chunk_count = models.PositiveIntegerField(_("chunks"), default=0)
-    chunks_done = models.PositiveIntegerField(_("chunks done"), default=0)
     # Once done: the sums of the chunks' counts, the moves by category (ops.whatif.whatif_finish).
     summary = models.JSONField(_("summary"), default=dict, blank=True)
-    error = models.TextField(_("error"), blank=True)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -58,25 +54,17 @@ class WhatIf(models.Model):
     def running(self) -> bool:
         return self.status in (RunStatus.RUNNING, RunStatus.PENDING)
 
-    @property
-    def duration(self):
-        return (self.finished_at - self.started_at) if self.finished_at and self.started_at else None
 
+class WhatIfChunk(Chunk):
+    """A slice of creators by id (core.models.Chunk); `counts` is written with `done_at`, in one transaction."""
 
-class WhatIfChunk(models.Model):
-    """A slice of creators by id, as a refresh chunk; `counts` is written with `done_at`, in one transaction."""
-
-    whatif = models.ForeignKey(WhatIf, on_delete=models.CASCADE, related_name="chunks")
-    index = models.PositiveIntegerField()
-    first_id = models.BigIntegerField()
-    last_id = models.BigIntegerField()
+    run = models.ForeignKey(WhatIf, on_delete=models.CASCADE, related_name="chunks")
     # {"tier": {"mid>head": 3, …}, "type": {"seeding>persona": 1, …}, "creators": n}; "" stands for none yet.
     counts = models.JSONField(default=dict, blank=True)
-    done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["whatif", "index"]
-        constraints = [models.UniqueConstraint(fields=["whatif", "index"], name="one_whatif_chunk_per_index")]
+        ordering = ["run", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="one_whatif_chunk_per_index")]
 
 
 class WhatIfChange(models.Model):

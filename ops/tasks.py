@@ -1,9 +1,11 @@
 """Celery tasks of the ops desk: thin adapters that take ids and call `ops.whatif`."""
 
-from celery import group, shared_task
+from celery import shared_task
 from django.db import OperationalError
 
-from .whatif import whatif_chunk_on_worker
+from core import runs
+
+from .whatif import WHATIF
 
 
 @shared_task(
@@ -14,10 +16,6 @@ from .whatif import whatif_chunk_on_worker
     soft_time_limit=600,
     time_limit=660,
 )
-def whatif_chunk(whatif_id: int, index: int) -> None:
-    whatif_chunk_on_worker(whatif_id=whatif_id, index=index)
-
-
-def send_whatif_chunks(*, whatif_id: int, chunk_count: int) -> None:
-    """Fan a preview's chunks out to every worker, as a refresh's."""
-    group(whatif_chunk.s(whatif_id, index) for index in range(chunk_count)).apply_async()
+def whatif_chunk(run_id: int, index: int) -> None:
+    """Preview one chunk; the task that completes the preview finishes it."""
+    runs.chunk_on_worker(WHATIF, run_id=run_id, index=index)

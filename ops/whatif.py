@@ -4,15 +4,15 @@ import logging
 from collections import Counter
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import Count, F
+from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.runs import RESENDS, STALE_AFTER
+from core import runs
 from tiers.choices import TIER_RANK, CreatorType, PolicyStatus, RunStatus
 from tiers.models import Influencer, TierPolicy
-from tiers.refresh import DEFAULT_CHUNK_SIZE, chunk_preview
+from tiers.refresh import chunk_preview
 from tiers.rules import PolicyRules
 from tiers.selectors import influencer_chunks
 
@@ -23,9 +23,6 @@ logger = logging.getLogger(__name__)
 WHATIF_NOT_DRAFT = _("Only a draft is previewed: v{version} is {status}.")
 WHATIF_ALREADY_RUNNING = _("What-if #{id} of this draft is already running.")
 WHATIF_QUEUED = _("What-if #{id} queued: a worker previews the draft now.")
-WHATIF_GIVEN_UP = _("Given up: it made no progress for {minutes} minutes; its workers are presumed dead.")
-# As long as a refresh is given before it is failed (its watch resends it RESENDS times, STALE_AFTER apart).
-WHATIF_GIVEN_UP_AFTER = STALE_AFTER * (RESENDS + 1)
 SAMPLE_SIZE = 20
 NONE = ""  # a tier or type not given yet, in the counts' keys
 
@@ -59,75 +56,57 @@ def whatif_is_stale(whatif: WhatIf, policy: TierPolicy) -> bool:
 
 
 def whatif_start(*, policy: TierPolicy, by, chunk_size: int | None = None) -> WhatIf:
-    """Create the preview and its chunks; its chunk tasks are sent when the transaction commits.
+    """Create the preview and its chunks; its chunk tasks are sent through the outbox once the transaction commits
+    (and again by the run watch if its workers die).
 
     Raises WhatIfError for a policy that is not a draft (or whose rules do not validate),
     WhatIfAlreadyRunning while a preview of the same draft runs.
     """
-    chunk_size = chunk_size or getattr(settings, "LADDER_REFRESH_CHUNK_SIZE", DEFAULT_CHUNK_SIZE)
+    _recover()
     with transaction.atomic():
         whatif = _create(policy=policy, by=by, chunk_size=chunk_size)
-        whatif_id, chunk_count = whatif.pk, whatif.chunk_count
-        transaction.on_commit(lambda: _dispatch(whatif_id=whatif_id, chunk_count=chunk_count))
+        runs.send_after_commit(WHATIF, run_id=whatif.pk)
     return whatif
 
 
-def _create(*, policy: TierPolicy, by, chunk_size: int) -> WhatIf:
+def _recover() -> None:
+    # A preview whose workers died is resent, then given up (core.runs), so it never blocks the draft for ever;
+    # in a transaction of its own, so a start refused because one still runs keeps the resend.
+    with transaction.atomic():
+        runs.recover(WHATIF)
+
+
+def _create(*, policy: TierPolicy, by, chunk_size: int | None) -> WhatIf:
     policy = TierPolicy.objects.get(pk=policy.pk)
     if policy.status != PolicyStatus.DRAFT:
         raise WhatIfError(WHATIF_NOT_DRAFT.format(version=policy.version, status=policy.get_status_display()))
     PolicyRules.from_json(policy.rules)  # a PolicyError names every bad rule
     now = timezone.now()
-    # A preview whose workers died would block the draft for ever; one past a refresh's limit is given up.
-    given_up = str(WHATIF_GIVEN_UP).format(minutes=int(WHATIF_GIVEN_UP_AFTER.total_seconds() // 60))
-    WhatIf.objects.filter(policy=policy, status=RunStatus.RUNNING, started_at__lt=now - WHATIF_GIVEN_UP_AFTER).update(
-        status=RunStatus.FAILED, error=given_up, finished_at=now)
     running = WhatIf.objects.filter(policy=policy, status=RunStatus.RUNNING).values_list("pk", flat=True).first()
     if running is not None:
         raise WhatIfAlreadyRunning(running)
-    bounds = influencer_chunks(chunk_size)
     try:
         with transaction.atomic():
             whatif = WhatIf.objects.create(policy=policy, rules=policy.rules, data_date=timezone.localdate(now),
-                                           requested_by=by, total=Influencer.objects.count(), chunk_count=len(bounds),
-                                           started_at=now)
+                                           requested_by=by, total=Influencer.objects.count(), started_at=now)
     except IntegrityError:  # a racing start of the same draft won
         raise WhatIfAlreadyRunning(WhatIf.objects.filter(policy=policy, status=RunStatus.RUNNING)
                                    .values_list("pk", flat=True).first()) from None
-    WhatIfChunk.objects.bulk_create(WhatIfChunk(whatif=whatif, index=i, first_id=first, last_id=last)
-                                    for i, (first, last) in enumerate(bounds))
+    whatif.chunk_count = runs.make_chunks(WHATIF, run_id=whatif.pk,
+                                          bounds=influencer_chunks(runs.chunk_size(chunk_size)))
     return whatif
-
-
-def _dispatch(*, whatif_id: int, chunk_count: int) -> None:
-    from . import tasks
-
-    if chunk_count == 0:
-        whatif_finish(whatif_id=whatif_id)
-        return
-    try:
-        tasks.send_whatif_chunks(whatif_id=whatif_id, chunk_count=chunk_count)
-    except Exception as exc:  # whatever the broker raised, staff read it on the preview
-        logger.exception("what-if #%s: chunks not sent", whatif_id)
-        whatif_fail(whatif_id=whatif_id, error=f"{exc.__class__.__name__}: {exc}")
 
 
 # ---------------------------------------------------------------- one chunk
 
 
-@transaction.atomic
-def whatif_chunk_apply(*, whatif_id: int, index: int) -> bool:
-    """Preview one chunk: its creators decided under the draft as a refresh would; False if already done.
+def whatif_chunk_apply(*, run_id: int, index: int) -> bool:
+    """Preview one chunk, once (core.runs.apply_chunk): its creators decided under the draft as a refresh would;
+    False if already done. Its counts and changes commit with the chunk's mark."""
+    return runs.apply_chunk(WHATIF, run_id=run_id, index=index, work=_whatif_work)
 
-    The chunk row is locked and marked done with its counts and changes in one transaction, so a
-    redelivered task changes nothing twice.
-    """
-    chunk = WhatIfChunk.objects.select_for_update().get(whatif_id=whatif_id, index=index)
-    if chunk.done_at is not None:
-        return False
-    whatif = WhatIf.objects.select_related("policy").get(pk=whatif_id)
-    if whatif.status != RunStatus.RUNNING:
-        return False
+
+def _whatif_work(whatif: WhatIf, chunk: WhatIfChunk) -> runs.ChunkResult:
     rules = PolicyRules.from_json(whatif.rules)
     creators, writes = chunk_preview(first_id=chunk.first_id, last_id=chunk.last_id, rules=rules,
                                      policy_id=whatif.policy_id, today=whatif.data_date, as_of=whatif.started_at)
@@ -140,17 +119,15 @@ def whatif_chunk_apply(*, whatif_id: int, index: int) -> bool:
         tiers[f"{before.tier or NONE}>{tier_after or NONE}"] += 1
         types[f"{before.creator_type or NONE}>{type_after or NONE}"] += 1
     changes = [
-        WhatIfChange(whatif_id=whatif_id, influencer_id=row.influencer_id, move=_move(row.tier_before, row.tier_after),
+        WhatIfChange(whatif_id=whatif.pk, influencer_id=row.influencer_id, move=_move(row.tier_before, row.tier_after),
                      tier_before=row.tier_before, tier_after=row.tier_after, type_before=row.type_before,
                      type_after=row.type_after, explanation=row.explanation)
         # a lapsed pin is recorded by a refresh even when nothing moves; the preview lists only moves
         for row in writes.decisions if (row.tier_before, row.type_before) != (row.tier_after, row.type_after)
     ]
     WhatIfChange.objects.bulk_create(changes, batch_size=2_000)
-    WhatIfChunk.objects.filter(pk=chunk.pk).update(
-        counts={"tier": dict(tiers), "type": dict(types), "creators": len(creators)}, done_at=timezone.now())
-    WhatIf.objects.filter(pk=whatif_id).update(done=F("done") + len(creators), chunks_done=F("chunks_done") + 1)
-    return True
+    return runs.ChunkResult(counts={"done": len(creators)},
+                            chunk_fields={"counts": {"tier": dict(tiers), "type": dict(types), "creators": len(creators)}})
 
 
 # ---------------------------------------------------------------- finish
@@ -165,18 +142,16 @@ def _sum_counts(chunks) -> dict:
 
 
 @transaction.atomic
-def whatif_finish(*, whatif_id: int) -> bool:
+def whatif_finish(*, run_id: int) -> bool:
     """Once every chunk is done: the summary (sums of the chunks, moves by category) and succeeded.
 
     Only the call that finishes it does the work; it reads the chunks' rows and one aggregate.
     """
-    finished = WhatIf.objects.filter(pk=whatif_id, status=RunStatus.RUNNING, chunks_done=F("chunk_count")).update(
-        status=RunStatus.SUCCEEDED, finished_at=timezone.now())
-    if not finished:
+    if not runs.end_succeeded(WHATIF, run_id=run_id):
         return False
-    summary = _sum_counts(WhatIfChunk.objects.filter(whatif_id=whatif_id).values_list("counts", flat=True))
+    summary = _sum_counts(WhatIfChunk.objects.filter(run_id=run_id).values_list("counts", flat=True))
     by_category = {}
-    for category, move, n in (WhatIfChange.objects.filter(whatif_id=whatif_id)
+    for category, move, n in (WhatIfChange.objects.filter(whatif_id=run_id)
                               .values_list("influencer__main_category", "move").annotate(n=Count("id"))
                               .order_by("influencer__main_category", "move")):
         by_category.setdefault(category or NONE, {})[move] = n
@@ -185,40 +160,24 @@ def whatif_finish(*, whatif_id: int) -> bool:
     for moves in by_category.values():
         totals.update(moves)
     summary["moves"] = dict(totals)
-    WhatIf.objects.filter(pk=whatif_id).update(summary=summary)
+    WhatIf.objects.filter(pk=run_id).update(summary=summary)
     return True
 
 
-@transaction.atomic
-def whatif_fail(*, whatif_id: int, error: str) -> None:
-    WhatIf.objects.filter(pk=whatif_id, status=RunStatus.RUNNING).update(
-        status=RunStatus.FAILED, error=error[:5000], finished_at=timezone.now())
+def whatif_fail(*, run_id: int, error: str) -> bool:
+    return runs.end_failed(WHATIF, run_id=run_id, error=error)
 
 
-def whatif_chunk_on_worker(*, whatif_id: int, index: int) -> None:
-    """One chunk on a worker; the worker that applies the last one finishes the preview."""
-    try:
-        whatif_chunk_apply(whatif_id=whatif_id, index=index)
-    except OperationalError:
-        raise  # transient: the task is retried
-    except Exception as exc:
-        whatif_fail(whatif_id=whatif_id, error=f"chunk {index}: {exc.__class__.__name__}: {exc}")
-        raise
-    whatif_finish(whatif_id=whatif_id)
+WHATIF = runs.RunKind(name="what-if", run_model=WhatIf, chunk_model=WhatIfChunk, chunk_task="ops.whatif_chunk",
+                      apply=whatif_chunk_apply, finish=whatif_finish, fail=whatif_fail)
 
 
 def whatif_run_sync(*, policy: TierPolicy, by=None, chunk_size: int | None = None) -> WhatIf:
     """The whole preview in this process (tests and the benchmark)."""
-    chunk_size = chunk_size or getattr(settings, "LADDER_REFRESH_CHUNK_SIZE", DEFAULT_CHUNK_SIZE)
+    _recover()
     with transaction.atomic():
         whatif = _create(policy=policy, by=by, chunk_size=chunk_size)
-    try:
-        for index in range(whatif.chunk_count):
-            whatif_chunk_apply(whatif_id=whatif.pk, index=index)
-    except BaseException as exc:
-        whatif_fail(whatif_id=whatif.pk, error=f"{exc.__class__.__name__}: {exc}")
-        raise
-    whatif_finish(whatif_id=whatif.pk)
+    runs.run_here(WHATIF, run_id=whatif.pk)
     whatif.refresh_from_db()
     return whatif
 

@@ -12,6 +12,9 @@ class TiersConfig(AppConfig):
     def ready(self):
         import config.security  # noqa: F401 (connects the staff login's idle expiry)
 
-        from .refresh import check_listeners
+        from core import runs
+
+        from .refresh import REFRESH, check_listeners
 
         checks.register(check_listeners)
+        runs.register(REFRESH)

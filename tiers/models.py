@@ -11,6 +11,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.json_checks import is_json
+from core.models import Chunk, ChunkedRun, TimeStampedModel
 
 from .choices import (
     IMPORT_WRITING,
@@ -68,14 +69,6 @@ def _is_amount(amount) -> bool:
 def _user(verbose_name, *, on_delete=models.SET_NULL, null=True):
     return models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=verbose_name, on_delete=on_delete, null=null,
                              blank=null, related_name="+")
-
-
-class TimeStampedModel(models.Model):
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-
-    class Meta:
-        abstract = True
 
 
 class Influencer(TimeStampedModel):
@@ -343,7 +336,7 @@ class Replay(TimeStampedModel):
         return f"replay #{self.pk} from {self.from_date}"
 
 
-class RefreshRun(TimeStampedModel):
+class RefreshRun(ChunkedRun):
     """One refresh of every creator's tier and type; progress and counts for staff and the API."""
 
     policy = models.ForeignKey(TierPolicy, verbose_name=_("policy"), on_delete=models.PROTECT, related_name="refresh_runs")
@@ -364,21 +357,14 @@ class RefreshRun(TimeStampedModel):
     influencer_ids = models.JSONField(_("only these creators"), null=True, blank=True, editable=False)
     total = models.PositiveIntegerField(_("creators"), default=0)
     done = models.PositiveIntegerField(_("creators done"), default=0)
-    chunk_count = models.PositiveIntegerField(_("chunks"), default=0)
-    chunks_done = models.PositiveIntegerField(_("chunks done"), default=0)
     newly_classified = models.PositiveIntegerField(_("first classified"), default=0)
     promoted = models.PositiveIntegerField(_("promoted"), default=0)
     demoted = models.PositiveIntegerField(_("demoted"), default=0)
     unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
     type_changed = models.PositiveIntegerField(_("type changes"), default=0)
     overrides_lapsed = models.PositiveIntegerField(_("overrides lapsed"), default=0)
-    resent = models.PositiveSmallIntegerField(
-        _("times resent"), default=0, help_text=_("how often its unfinished chunks were sent to the workers again"),
-    )
     # Null while queued behind another run.
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
-    error = models.TextField(_("error"), blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -395,23 +381,15 @@ class RefreshRun(TimeStampedModel):
         return gettext("refresh #%(id)s of %(date)s (%(status)s)") % {
             "id": self.pk, "date": self.run_date, "status": self.get_status_display()}
 
-    @property
-    def duration(self):
-        return (self.finished_at - self.started_at) if self.finished_at and self.started_at else None
 
-
-class RefreshChunk(models.Model):
+class RefreshChunk(Chunk):
     """A slice of creators by id; `done_at` is set in the same transaction as its writes."""
 
     run = models.ForeignKey(RefreshRun, verbose_name=_("refresh run"), on_delete=models.CASCADE, related_name="chunks")
-    index = models.PositiveIntegerField(_("index"))
-    first_id = models.BigIntegerField(_("first creator id"))
-    last_id = models.BigIntegerField(_("last creator id"))
     # None: every creator with an id in [first_id, last_id]; else only these (a replay of some creators).
     influencer_ids = models.JSONField(_("only these creators"), null=True, blank=True)
-    # When the chunk's transaction began and committed: how long chunks take, and that they overlap.
+    # When the chunk's transaction began (it committed at `done_at`): how long chunks take, and that they overlap.
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
-    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
 
     class Meta:
         ordering = ["run", "index"]

@@ -11,8 +11,8 @@ from typing import NamedTuple
 import redis
 from django.conf import settings
 from django.core import checks
-from django.db import IntegrityError, OperationalError, connection, models, transaction
-from django.db.models import F, Max, Q
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
@@ -20,7 +20,8 @@ from django.utils.translation import gettext_lazy as _
 import audit
 from audit.models import AuditAction
 from core import bulk, outbox
-from core.runs import RESENDS, STALE_AFTER, stalled_runs
+from core import runs
+from core.runs import Resent
 
 from .choices import (
     TIER_RANK,
@@ -63,8 +64,6 @@ REFRESH_DATE_IN_PAST = _(
     "Refusing to refresh as of {date}: refresh #{run_id} already ran as of {latest}, and a refresh never goes back "
     "in time. To recompute the days from {date} on, replay them: manage.py refresh_tiers --replay-from {date}"
 )
-REFRESH_STALE = _("No chunk finished for {minutes} minutes, even after its unfinished chunks were sent again {times} "
-                  "times; presumed dead, so the next refresh can start.")
 REPLAY_DAY_FAILED = _("Not run: refresh #{run_id}, an earlier day of the same replay, failed.")
 REPLAY_NOTHING = _("Nothing to replay from {date}: no refresh ran as of that day or later.")
 REPLAY_BEFORE_HISTORY = _(
@@ -82,8 +81,6 @@ REFRESH_RESENT = _("Refresh #{run_id} had stopped moving: its {chunks} unfinishe
 REFRESH_FINISHED = _("Refresh #{run_id} already finished.")
 REFRESH_FAILED = _("Refresh #{run_id} failed: {error}")
 REFRESH_REQUEST_FAILED = _("Refresh failed: {error}")
-
-DEFAULT_CHUNK_SIZE = 5_000
 
 # Only one process at a time may start a refresh; the database guard (one active run) is the real
 # one, this lock keeps two beats (or an impatient operator) from racing to compute chunk bounds.
@@ -142,30 +139,11 @@ def _start_lock():
         client.close()
 
 
-class Resent(NamedTuple):
-    run_id: int
-    chunks: int
-
-
 def refresh_recover(*, now: datetime.datetime | None = None) -> list[Resent]:
-    """Refreshes that stopped moving (a worker died holding chunks, or their chunks were never sent):
-    send their unfinished chunks again, or, already sent again RESENDS times, fail them so the run
-    queued behind can start. What was sent again. Beat's `refresh watch` calls it, and so does every
+    """Refreshes that stopped moving: their unfinished chunks sent again, or the run failed so the one queued
+    behind can start (core.runs.recover). What was sent again. Beat's run watch calls it, and so does every
     request for a refresh, so staff asking for one never wait behind a dead run."""
-    now = now or timezone.now()
-    stalled = stalled_runs(RefreshRun.objects.filter(status=RunStatus.RUNNING), now=now)
-    resent = []
-    for run in stalled.resend:
-        chunks = RefreshChunk.objects.filter(run=run, done_at__isnull=True).count()
-        logger.warning("refresh #%s made no progress since before %s: its %s unfinished chunks are sent again",
-                       run.pk, now - STALE_AFTER, chunks)
-        outbox.call_after_commit(refresh_dispatch, run_id=run.pk)
-        resent.append(Resent(run.pk, chunks))
-    for run in stalled.fail:
-        logger.warning("refresh #%s failed: no progress since %s", run.pk, run.updated_at)
-        error = REFRESH_STALE.format(minutes=int(STALE_AFTER.total_seconds() // 60), times=RESENDS)
-        follow_on_workers(refresh_fail(run_id=run.pk, error=error))
-    return resent
+    return runs.recover(REFRESH, now=now)
 
 
 def _refuse_going_back(today: datetime.date) -> None:
@@ -204,11 +182,8 @@ def _chunk_bounds(run: RefreshRun) -> tuple[list[tuple[int, int, list[int] | Non
 def _activate(run: RefreshRun, now) -> RefreshRun:
     """Make `run` the active run: its chunks as of now, its start time."""
     bounds, total = _chunk_bounds(run)
-    RefreshChunk.objects.bulk_create(
-        RefreshChunk(run=run, index=i, first_id=first, last_id=last, influencer_ids=ids)
-        for i, (first, last, ids) in enumerate(bounds)
-    )
-    run.status, run.active, run.started_at, run.total, run.chunk_count = RunStatus.RUNNING, True, now, total, len(bounds)
+    chunk_count = runs.make_chunks(REFRESH, run_id=run.pk, bounds=bounds)
+    run.status, run.active, run.started_at, run.total, run.chunk_count = RunStatus.RUNNING, True, now, total, chunk_count
     run.save(update_fields=["status", "active", "started_at", "total", "chunk_count", "updated_at"])
     return run
 
@@ -233,7 +208,7 @@ def _request(*, trigger: str, by, today: datetime.date | None, chunk_size: int |
     when the broker is back, even if this process dies right after the commit."""
     today = today or timezone.localdate()
     ids = _some_creators(influencer_ids)
-    chunk_size = chunk_size or getattr(settings, "LADDER_REFRESH_CHUNK_SIZE", DEFAULT_CHUNK_SIZE)
+    chunk_size = runs.chunk_size(chunk_size)
     with _start_lock(), transaction.atomic():
         now = timezone.now()
         resent = refresh_recover(now=now)
@@ -249,7 +224,7 @@ def _request(*, trigger: str, by, today: datetime.date | None, chunk_size: int |
                     _activate(run, now)
                     _record_request(run, by, action=AuditAction.REFRESH_START)
                 if queue:  # the Celery path
-                    outbox.call_after_commit(refresh_dispatch, run_id=run.pk)
+                    runs.send_after_commit(REFRESH, run_id=run.pk)
                 return Requested(run, started=True, resent=resent)
             except IntegrityError:
                 active = _active_run_locked()
@@ -347,7 +322,7 @@ def replay_start(*, from_date: datetime.date, influencer_ids=None, by=None, chun
     The state before `from_date` comes from the state history. Returns the first day's run.
     `on_workers`: its chunks are sent to the workers once it commits (through the outbox).
     """
-    chunk_size = chunk_size or getattr(settings, "LADDER_REFRESH_CHUNK_SIZE", DEFAULT_CHUNK_SIZE)
+    chunk_size = runs.chunk_size(chunk_size)
     ids = _some_creators(influencer_ids)
     with _start_lock(), transaction.atomic():
         now = timezone.now()
@@ -379,7 +354,7 @@ def replay_start(*, from_date: datetime.date, influencer_ids=None, by=None, chun
                      after={"from_date": from_date, "runs": len(replayed), "first_run_id": first.pk if first else None,
                             "creators": len(ids) if ids else "all"})
         if on_workers:
-            outbox.call_after_commit(refresh_dispatch, run_id=first.pk)
+            runs.send_after_commit(REFRESH, run_id=first.pk)
         return first
 
 
@@ -520,19 +495,15 @@ class ChunkWrites:
     counts: ChunkCounts = field(default_factory=ChunkCounts)
 
 
-@transaction.atomic
 def refresh_chunk_apply(*, run_id: int, index: int) -> bool:
-    """Decide every creator in one chunk and write what changed; False if it was already applied.
+    """Decide every creator in one chunk and write what changed, once (core.runs.apply_chunk); False if it was
+    already applied."""
+    return runs.apply_chunk(REFRESH, run_id=run_id, index=index, work=_chunk_work)
 
-    The chunk row is locked and marked done in the same transaction as the writes, so a
-    redelivered or duplicated task either finds it done or finds nothing applied.
-    """
-    chunk = _claim_chunk(run_id=run_id, index=index)
-    if chunk is None:
-        return False
-    context = _run_context(run_id)
-    if context is None:
-        return False
+
+def _chunk_work(run: RefreshRun, chunk: RefreshChunk) -> runs.ChunkResult:
+    started_at = timezone.now()
+    context = _run_context(run)
     tune_for_batch()
     creators = _creators(chunk)
     states = _previous_states(chunk, context, creators)
@@ -545,7 +516,13 @@ def refresh_chunk_apply(*, run_id: int, index: int) -> bool:
     writes.states = [StateRow(c.influencer_id, *_columns(states[c.influencer_id])) for c in creators
                      if states[c.influencer_id] != c.stored]
     _write(chunk, context, writes)
-    return True
+    counts = writes.counts
+    return runs.ChunkResult(
+        counts={"done": counts.creators, "newly_classified": counts.newly_classified, "promoted": counts.promoted,
+                "demoted": counts.demoted, "unchanged": counts.unchanged, "type_changed": counts.type_changed,
+                "overrides_lapsed": counts.overrides_lapsed},
+        chunk_fields={"started_at": started_at},
+    )
 
 
 def _read_and_decide(chunk: RefreshChunk, context: RunContext, creators: list[CreatorRow], states: dict[int, TierState],
@@ -578,20 +555,9 @@ def chunk_preview(*, first_id: int, last_id: int, rules: PolicyRules, policy_id:
     return creators, writes
 
 
-def _claim_chunk(*, run_id: int, index: int) -> RefreshChunk | None:
-    # Only the chunk's own row is locked. The run and policy rows are shared by every chunk: a
-    # lock on them would make the chunks of a run wait for each other, and a publish wait for a chunk.
-    chunk = RefreshChunk.objects.select_for_update().get(run_id=run_id, index=index)
-    if chunk.done_at is not None:
-        return None
-    chunk.started_at = timezone.now()
-    return chunk
-
-
-def _run_context(run_id: int) -> RunContext | None:
-    run = RefreshRun.objects.select_related("policy", "replay", "replays").get(pk=run_id)
-    if run.status != RunStatus.RUNNING:
-        return None
+def _run_context(run: RefreshRun) -> RunContext:
+    # Read without locking: the run and policy rows are shared by every chunk, and a lock on them would make the
+    # chunks of a run wait for each other, and a publish wait for a chunk.
     rules = PolicyRules.from_json(run.policy.rules)
     if run.replay_id is None:
         cause = DecisionCause.POLICY_CHANGE if run.trigger == RunTrigger.POLICY_PUBLISH else DecisionCause.REFRESH
@@ -753,20 +719,6 @@ def _write(chunk: RefreshChunk, context: RunContext, writes: ChunkWrites) -> Non
     if writes.lapsed_override_ids:
         TierOverride.objects.filter(pk__in=writes.lapsed_override_ids, ended_at__isnull=True).update(
             ended_at=now, end_reason="expired", updated_at=now)
-    RefreshChunk.objects.filter(pk=chunk.pk).update(started_at=chunk.started_at, done_at=timezone.now())
-    counts = writes.counts
-    # Last and brief: every chunk updates the run's row, and holds its lock from here until commit.
-    RefreshRun.objects.filter(pk=context.run_id).update(
-        done=F("done") + counts.creators,
-        chunks_done=F("chunks_done") + 1,
-        newly_classified=F("newly_classified") + counts.newly_classified,
-        promoted=F("promoted") + counts.promoted,
-        demoted=F("demoted") + counts.demoted,
-        unchanged=F("unchanged") + counts.unchanged,
-        type_changed=F("type_changed") + counts.type_changed,
-        overrides_lapsed=F("overrides_lapsed") + counts.overrides_lapsed,
-        updated_at=now,
-    )
 
 
 def _supersede(chunk: RefreshChunk, replay: Replay) -> None:
@@ -870,12 +822,9 @@ def refresh_finish(*, run_id: int) -> Finished:
     Only the call that finished it gets something to do. After a replayed day the next day
     follows, and only the replay's last day is announced.
     """
-    now = timezone.now()
-    finished = RefreshRun.objects.filter(pk=run_id, status=RunStatus.RUNNING, chunks_done=F("chunk_count")).update(
-        status=RunStatus.SUCCEEDED, active=None, finished_at=now, updated_at=now
-    )
-    if not finished:
+    if not runs.end_succeeded(REFRESH, run_id=run_id):
         return NOTHING_FOLLOWS
+    now = timezone.now()
     replay_id = RefreshRun.objects.values_list("replay_id", flat=True).get(pk=run_id)
     next_run = _activate_next(now)
     replay_goes_on = replay_id is not None and next_run is not None and next_run.replay_id == replay_id
@@ -885,12 +834,9 @@ def refresh_finish(*, run_id: int) -> Finished:
 @transaction.atomic
 def refresh_fail(*, run_id: int, error: str) -> Finished:
     """Mark the run failed (and the rest of its replay, which would build on it); start the next queued run."""
-    now = timezone.now()
-    failed = RefreshRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
-        status=RunStatus.FAILED, active=None, finished_at=now, error=error[:5000], updated_at=now
-    )
-    if not failed:
+    if not runs.end_failed(REFRESH, run_id=run_id, error=error):
         return NOTHING_FOLLOWS
+    now = timezone.now()
     replay_id = RefreshRun.objects.values_list("replay_id", flat=True).get(pk=run_id)
     if replay_id is not None:
         RefreshRun.objects.filter(replay_id=replay_id, status=RunStatus.PENDING).update(
@@ -957,25 +903,6 @@ def check_listeners(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
 # ---------------------------------------------------------------- the two paths
 
 
-def refresh_dispatch(*, run_id: int) -> None:
-    """Send a running run's unfinished chunks to the workers (the Celery path; an outbox sender, so it
-    is called again until the broker takes them, and sending a chunk twice applies it once); a run
-    with no chunk finishes here. Raises what the broker raised."""
-    from . import tasks
-
-    chunk_count = RefreshRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).values_list("chunk_count", flat=True).first()
-    if chunk_count is None:
-        return  # it ended meanwhile
-    if chunk_count == 0:
-        with transaction.atomic():
-            follow_on_workers(refresh_finish(run_id=run_id))
-        return
-    indexes = list(RefreshChunk.objects.filter(run_id=run_id, done_at__isnull=True).order_by("index")
-                   .values_list("index", flat=True))
-    if indexes:
-        tasks.send_chunks(run_id=run_id, indexes=indexes)
-
-
 def follow_on_workers(finished: Finished) -> None:
     """What follows a run's end on the Celery path, recorded in the outbox in the transaction that
     ended it: the announcement as its own task, the next run's chunks."""
@@ -984,46 +911,30 @@ def follow_on_workers(finished: Finished) -> None:
     if finished.announce_run_id is not None:
         outbox.task_after_commit(tasks.after_refresh, finished.announce_run_id)
     if finished.next_run is not None:
-        outbox.call_after_commit(refresh_dispatch, run_id=finished.next_run.pk)
+        runs.send_after_commit(REFRESH, run_id=finished.next_run.pk)
 
 
 def refresh_chunk_on_worker(*, run_id: int, index: int) -> None:
-    """One chunk on a worker; the worker that applies the last one finishes the run and starts what follows.
+    """One chunk on a worker (core.runs.chunk_on_worker): the worker that applies the last one finishes the run and
+    starts what follows; a chunk that breaks (past its soft time limit, or otherwise) fails the run, which lets the
+    next one start; a lost database connection is retried by the task."""
+    runs.chunk_on_worker(REFRESH, run_id=run_id, index=index)
 
-    A chunk past its soft time limit (SoftTimeLimitExceeded) or broken otherwise fails the run, which
-    lets the next one start; a lost database connection is retried by the task.
-    """
-    try:
-        refresh_chunk_apply(run_id=run_id, index=index)
-    except OperationalError:
-        raise  # transient: the task is retried
-    except Exception as exc:
-        with transaction.atomic():
-            follow_on_workers(refresh_fail(run_id=run_id, error=f"chunk {index}: {exc.__class__.__name__}: {exc}"))
-        raise
-    with transaction.atomic():
-        follow_on_workers(refresh_finish(run_id=run_id))
+
+REFRESH = runs.RunKind(name="refresh", run_model=RefreshRun, chunk_model=RefreshChunk, chunk_task="tiers.refresh_chunk",
+                       apply=refresh_chunk_apply, finish=refresh_finish, fail=refresh_fail, follow=follow_on_workers)
 
 
 OnChunk = Callable[[RefreshRun, int], None]
 
 
 def _run_in_process(run: RefreshRun | None, *, on_chunk: OnChunk | None, announce: bool) -> list[RefreshRun]:
-    """Apply `run` chunk by chunk here, then each run queued behind it; the runs, in order."""
+    """Apply `run` chunk by chunk here, then each run queued behind it; the runs, in order. If one fails, a run
+    queued behind it outlives it: the workers take it (core.runs.run_here)."""
     ran = []
     while run is not None:
-        try:
-            for index in range(run.chunk_count):
-                refresh_chunk_apply(run_id=run.pk, index=index)
-                if on_chunk:
-                    on_chunk(run, index)
-            finished = refresh_finish(run_id=run.pk)
-        except BaseException as exc:
-            with transaction.atomic():
-                follows = refresh_fail(run_id=run.pk, error=f"{exc.__class__.__name__}: {exc}")
-                if follows.next_run is not None:  # a request queued behind this run outlives it: the workers take it
-                    outbox.call_after_commit(refresh_dispatch, run_id=follows.next_run.pk)
-            raise
+        each = (lambda index, run=run: on_chunk(run, index)) if on_chunk else None
+        finished = runs.run_here(REFRESH, run_id=run.pk, on_chunk=each)
         ran.append(run)
         if announce and finished.announce_run_id is not None:
             refresh_announce(run_id=finished.announce_run_id, in_process=True)

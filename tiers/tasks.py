@@ -3,7 +3,7 @@
 import datetime
 import logging
 
-from celery import group, shared_task
+from celery import shared_task
 from django.contrib.auth import get_user_model
 from django.db import OperationalError
 
@@ -16,7 +16,6 @@ from .refresh import (
     refresh_announce,
     refresh_chunk_on_worker,
     refresh_queue,
-    refresh_recover,
     replay_queue,
 )
 
@@ -55,17 +54,6 @@ def refresh_replay(from_date: str, influencer_ids: list[int] | None = None, requ
 )
 def refresh_chunk(run_id: int, index: int) -> None:
     refresh_chunk_on_worker(run_id=run_id, index=index)
-
-
-def send_chunks(*, run_id: int, indexes: list[int]) -> None:
-    """Fan a started run's chunks out to every worker (one attempt: the outbox tries again)."""
-    group(refresh_chunk.s(run_id, index) for index in indexes).apply_async(retry=False)
-
-
-@shared_task(name="tiers.refresh_watch", soft_time_limit=60, time_limit=90)
-def refresh_watch() -> None:
-    """Beat's check: a refresh that stopped moving has its unfinished chunks sent again, or is failed."""
-    refresh_recover()
 
 
 @shared_task(name="tiers.after_refresh", soft_time_limit=900, time_limit=960)

@@ -32,7 +32,7 @@ def staff():
 
 @pytest.fixture
 def world(staff, monkeypatch):
-    monkeypatch.setattr("tiers.tasks.send_chunks", lambda **kwargs: None)
+    monkeypatch.setattr("core.runs.send_chunks", lambda **kwargs: None)
     creator = InfluencerFactory(handle="audited")
     metric_days(creator, days=10)
     draft = policy_clone(policy=TierPolicy.objects.published().get(), by=staff)

@@ -12,9 +12,6 @@ from coaching import tasks
 from coaching.choices import AssignmentStatus, NotificationKind
 from coaching.models import AssignmentChunk, AssignmentRun, Enrollment, EnrollmentEvent, Notification
 from coaching.services import (
-    ASSIGNMENT_STALE,
-    RESENDS,
-    STALE_AFTER,
     assignment_after_refresh,
     assignment_chunk_apply,
     assignment_finish,
@@ -22,6 +19,7 @@ from coaching.services import (
     assignment_run,
 )
 from coaching.tests.factories import ProgramFactory
+from core.runs import RESENDS, RUN_STALE, STALE_AFTER
 from tiers.models import Influencer, RefreshRun
 from tiers.refresh import refresh_run_sync
 from tiers.tests.factories import InfluencerFactory, metric_days
@@ -59,14 +57,14 @@ def announce_to_workers(refresh: RefreshRun, capture) -> AssignmentRun:
 
 def test_many_small_chunks_leave_what_one_chunk_leaves(settings, days_ago):
     refresh = population(days_ago)
-    settings.LADDER_REFRESH_CHUNK_SIZE = 100
+    settings.LADDER_CHUNK_SIZE = 100
     with transaction.atomic():  # then rolled back, for the same day in small chunks
         assignment_after_refresh(run_id=refresh.pk)
         one_chunk = AssignmentRun.objects.get(refresh_run=refresh)
         expected = outcome()
         transaction.set_rollback(True)
 
-    settings.LADDER_REFRESH_CHUNK_SIZE = 1
+    settings.LADDER_CHUNK_SIZE = 1
     assignment_after_refresh(run_id=refresh.pk)
 
     run = AssignmentRun.objects.get(refresh_run=refresh)
@@ -81,7 +79,7 @@ def test_the_workers_announcement_makes_chunks_and_returns_at_once(
     settings, django_capture_on_commit_callbacks, days_ago
 ):
     refresh = population(days_ago)
-    settings.LADDER_REFRESH_CHUNK_SIZE = 3
+    settings.LADDER_CHUNK_SIZE = 3
     before = outcome()
 
     run = announce_to_workers(refresh, django_capture_on_commit_callbacks)
@@ -95,7 +93,7 @@ def test_the_workers_announcement_makes_chunks_and_returns_at_once(
 
 def test_an_announcement_delivered_twice_assigns_once(settings, django_capture_on_commit_callbacks, days_ago):
     refresh = population(days_ago)
-    settings.LADDER_REFRESH_CHUNK_SIZE = 3
+    settings.LADDER_CHUNK_SIZE = 3
     run = announce_to_workers(refresh, django_capture_on_commit_callbacks)
 
     with django_capture_on_commit_callbacks(execute=False) as sent_again:
@@ -110,7 +108,7 @@ def test_a_chunk_delivered_twice_changes_nothing_the_second_time(
     settings, django_capture_on_commit_callbacks, days_ago
 ):
     refresh = population(days_ago)
-    settings.LADDER_REFRESH_CHUNK_SIZE = 3
+    settings.LADDER_CHUNK_SIZE = 3
     run = announce_to_workers(refresh, django_capture_on_commit_callbacks)
 
     assert assignment_chunk_apply(run_id=run.pk, index=1) is True  # p3–p5, promoted
@@ -125,7 +123,7 @@ def test_a_chunk_delivered_twice_changes_nothing_the_second_time(
 
 def test_the_task_that_applies_the_last_chunk_finishes_the_run(settings, django_capture_on_commit_callbacks, days_ago):
     refresh = population(days_ago)
-    settings.LADDER_REFRESH_CHUNK_SIZE = 3
+    settings.LADDER_CHUNK_SIZE = 3
     run = announce_to_workers(refresh, django_capture_on_commit_callbacks)
 
     for index in range(run.chunk_count):
@@ -141,7 +139,7 @@ def test_a_refresh_finished_during_an_assignment_waits_for_it_then_runs(
     settings, django_capture_on_commit_callbacks, days_ago
 ):
     first = population(days_ago)
-    settings.LADDER_REFRESH_CHUNK_SIZE = 3
+    settings.LADDER_CHUNK_SIZE = 3
     running = announce_to_workers(first, django_capture_on_commit_callbacks)
     second = refresh_run_sync(today=days_ago(0))
 
@@ -163,7 +161,7 @@ def test_a_stuck_run_is_sent_again_then_failed_and_the_waiting_one_starts(
     settings, django_capture_on_commit_callbacks, days_ago
 ):
     refresh = population(days_ago)
-    settings.LADDER_REFRESH_CHUNK_SIZE = 3
+    settings.LADDER_CHUNK_SIZE = 3
     stuck = announce_to_workers(refresh, django_capture_on_commit_callbacks)
     assignment_chunk_apply(run_id=stuck.pk, index=0)  # then its worker was killed
     waiting = AssignmentRun.objects.create(refresh_run=refresh_run_sync(today=days_ago(0)), run_date=days_ago(0),
@@ -190,13 +188,13 @@ def test_a_stuck_run_is_sent_again_then_failed_and_the_waiting_one_starts(
     stuck.refresh_from_db()
     waiting.refresh_from_db()
     assert (stuck.status, stuck.active) == (AssignmentStatus.FAILED, None)
-    assert stuck.error == ASSIGNMENT_STALE.format(minutes=15, times=RESENDS)
+    assert stuck.error == str(RUN_STALE).format(minutes=15, times=RESENDS)
     assert (waiting.status, waiting.active) == (AssignmentStatus.RUNNING, True)
 
 
 def test_the_command_finishes_a_stuck_run_itself_before_its_own(settings, django_capture_on_commit_callbacks, days_ago):
     refresh = population(days_ago)
-    settings.LADDER_REFRESH_CHUNK_SIZE = 3
+    settings.LADDER_CHUNK_SIZE = 3
     stuck = announce_to_workers(refresh, django_capture_on_commit_callbacks)
     assignment_chunk_apply(run_id=stuck.pk, index=1)
     later = refresh_run_sync(today=days_ago(0))
@@ -216,7 +214,7 @@ def test_a_run_whose_chunks_were_all_done_but_not_finished_is_finished_by_the_wa
     settings, django_capture_on_commit_callbacks, days_ago
 ):
     refresh = population(days_ago)
-    settings.LADDER_REFRESH_CHUNK_SIZE = 3
+    settings.LADDER_CHUNK_SIZE = 3
     run = announce_to_workers(refresh, django_capture_on_commit_callbacks)
     for index in range(run.chunk_count):
         assignment_chunk_apply(run_id=run.pk, index=index)  # the worker died before the finish
@@ -235,7 +233,7 @@ def test_assignment_with_no_creators_succeeds_at_once():
 
 def test_places_are_counted_across_chunks(settings, days_ago):
     refresh = population(days_ago)
-    settings.LADDER_REFRESH_CHUNK_SIZE = 1
+    settings.LADDER_CHUNK_SIZE = 1
 
     assignment_after_refresh(run_id=refresh.pk)
 
@@ -248,7 +246,7 @@ def test_places_are_counted_across_chunks(settings, days_ago):
 def test_staff_see_each_refresh_runs_assignment_and_why_it_failed(admin_client, settings,
                                                                   django_capture_on_commit_callbacks, days_ago):
     refresh = population(days_ago)
-    settings.LADDER_REFRESH_CHUNK_SIZE = 3
+    settings.LADDER_CHUNK_SIZE = 3
     stuck = announce_to_workers(refresh, django_capture_on_commit_callbacks)
     for _ in range(RESENDS + 1):
         AssignmentRun.objects.filter(pk=stuck.pk).update(updated_at=timezone.now() - STALE_AFTER * 2)
@@ -265,5 +263,6 @@ def test_staff_see_each_refresh_runs_assignment_and_why_it_failed(admin_client, 
 
     failed = AssignmentStatus.FAILED.label
     assert f'href="{reverse("admin:coaching_assignmentrun_change", args=[stuck.pk])}">#{stuck.pk} {failed}: ' in body
-    assert "No chunk finished for 15 minutes" in body
+    stuck.refresh_from_db()
+    assert stuck.error == str(RUN_STALE).format(minutes=15, times=RESENDS) and stuck.error in body
     assert len(many.captured_queries) == len(few.captured_queries)

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from coaching.choices import AssignmentStatus
 from coaching.models import AssignmentChunk, AssignmentRun, Enrollment, EnrollmentEvent, Notification
-from coaching.services import STALE_AFTER, assignment_after_refresh, assignment_proceed, assignment_run
+from coaching.services import assignment_after_refresh, assignment_proceed, assignment_run
+from core.runs import STALE_AFTER
 from conftest import drop_queues, forget_queue, start_worker, stop_worker, wait_for, waiting
 from config.celery_app import app as celery_app
 from tiers.refresh import refresh_run_sync
@@ -45,7 +46,7 @@ def test_a_worker_killed_mid_chunk_leaves_a_run_that_completes_as_a_clean_run(
     refresh_run_sync(today=days_ago(31))
     assignment_run(today=days_ago(31))
     refresh = refresh_run_sync(today=days_ago(0))
-    settings.LADDER_REFRESH_CHUNK_SIZE = 3
+    settings.LADDER_CHUNK_SIZE = 3
     # and what a clean run leaves, computed in this process and rolled back
     with transaction.atomic():
         assignment_after_refresh(run_id=refresh.pk)

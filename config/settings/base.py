@@ -309,7 +309,7 @@ LOGGING = {
 
 # Creators per chunk task, of the tier refresh and of programme assignment; and what runs once a
 # refresh has finished (coaching listens here: tiers never imports coaching).
-LADDER_REFRESH_CHUNK_SIZE = env.int("LADDER_REFRESH_CHUNK_SIZE", default=5_000)
+LADDER_CHUNK_SIZE = env.int("LADDER_CHUNK_SIZE", default=5_000)
 LADDER_AFTER_REFRESH = ["coaching.services.assignment_after_refresh"]
 # Called with the id of a decision made outside a refresh (a staff override).
 LADDER_AFTER_DECISION = ["coaching.services.assignment_after_decision"]

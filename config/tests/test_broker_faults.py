@@ -73,7 +73,7 @@ def test_with_redis_stopped_pages_work_staff_writes_keep_their_work_and_it_runs_
     broker_at(server.url)
     # and the cache on the same Redis, as in production (the API's throttle counts there)
     settings.CACHES = {"default": {"BACKEND": "config.cache.ForgivingRedisCache", "LOCATION": server.url}}
-    settings.LADDER_REFRESH_CHUNK_SIZE = 3
+    settings.LADDER_CHUNK_SIZE = 3
     queue = f"ladder-down-{uuid.uuid4().hex[:8]}"
     monkeypatch.setitem(celery_app.conf, "task_default_queue", queue)
     creators, draft = _world()
@@ -112,7 +112,7 @@ def test_with_redis_stopped_pages_work_staff_writes_keep_their_work_and_it_runs_
         assert (policy_run.status, staff_run.status) == (RunStatus.RUNNING, RunStatus.PENDING)
         pin = TierDecision.objects.get(influencer=tail, cause="override")
         waiting = sorted(OutboxMessage.objects.filter(sent_at__isnull=True).values_list("sender", flat=True))
-        assert waiting == ["core.outbox.send_task", "tiers.refresh.refresh_dispatch"]
+        assert waiting == ["core.outbox.send_task", "core.runs.dispatch"]
 
         # when Redis comes back (same address), with nothing restarted
         server = EmbeddedRedis(port=server.port).start()
@@ -175,7 +175,7 @@ def test_a_broker_that_never_answers_does_not_hang_staff_and_their_work_waits(sh
         run = RefreshRun.objects.get()
         assert run.status == RunStatus.RUNNING
         assert str(JOBS_UNAVAILABLE) in told(response)
-        assert OutboxMessage.objects.get(sent_at__isnull=True).kwargs == {"run_id": run.pk}
+        assert OutboxMessage.objects.get(sent_at__isnull=True).kwargs == {"kind": "refresh", "run_id": run.pk}
         # and /healthz says the broker is down, in time
         started = time.monotonic()
         health = client.get("/healthz")

@@ -32,7 +32,7 @@ def ops():
 
 @pytest.fixture(autouse=True)
 def _nothing_leaves(monkeypatch):
-    monkeypatch.setattr("tiers.tasks.send_chunks", lambda **kwargs: None)
+    monkeypatch.setattr("core.runs.send_chunks", lambda **kwargs: None)
     monkeypatch.setattr("core.outbox.send_task", lambda **kwargs: None)
 
 

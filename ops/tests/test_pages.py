@@ -139,8 +139,8 @@ def test_staff_start_a_whatif_and_its_fragment_stops_polling_at_the_end(client, 
     from ops.whatif import whatif_chunk_apply, whatif_finish
 
     for index in range(whatif.chunk_count):
-        whatif_chunk_apply(whatif_id=whatif.pk, index=index)
-    whatif_finish(whatif_id=whatif.pk)
+        whatif_chunk_apply(run_id=whatif.pk, index=index)
+    whatif_finish(run_id=whatif.pk)
     done = client.get(reverse("ops:whatif_detail", args=[whatif.pk]), headers={"HX-Request": "true"})
     assert done.status_code == 286 and b"<progress" not in done.content and b'id="moves"' in done.content
 

@@ -5,6 +5,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from core.models import OutboxMessage
+from core.runs import RESENDS, RUN_STALE, STALE_AFTER
 from ops.models import Move, WhatIf, WhatIfChange
 from ops.whatif import (
     WhatIfAlreadyRunning,
@@ -139,20 +141,32 @@ def test_a_redelivered_chunk_changes_nothing_twice(judged_population, ops_user, 
     draft = raised_mid_draft(ops_user)
     with django_capture_on_commit_callbacks(execute=False):
         whatif = whatif_start(policy=draft, by=ops_user, chunk_size=100)
-    assert whatif_chunk_apply(whatif_id=whatif.pk, index=0) is True
-    assert whatif_chunk_apply(whatif_id=whatif.pk, index=0) is False
+    assert whatif_chunk_apply(run_id=whatif.pk, index=0) is True
+    assert whatif_chunk_apply(run_id=whatif.pk, index=0) is False
     whatif.refresh_from_db()
     assert whatif.done == 7 and WhatIfChange.objects.filter(whatif=whatif).count() == 3
     assert WhatIf.objects.get(pk=whatif.pk).chunks_done == 1
 
 
-def test_a_preview_whose_workers_died_does_not_block_the_draft(judged_population, ops_user,
-                                                               django_capture_on_commit_callbacks):
+def test_a_preview_whose_workers_died_is_resent_then_given_up_so_it_never_blocks_the_draft(
+        judged_population, ops_user, django_capture_on_commit_callbacks):
     draft = raised_mid_draft(ops_user)
     with django_capture_on_commit_callbacks(execute=False):
         dead = whatif_start(policy=draft, by=ops_user)
-    WhatIf.objects.filter(pk=dead.pk).update(started_at=timezone.now() - datetime.timedelta(hours=3))
+
+    # a preview that stopped moving is resent (by the run watch, or by the next start), and still runs
+    WhatIf.objects.filter(pk=dead.pk).update(updated_at=timezone.now() - STALE_AFTER - datetime.timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=False), pytest.raises(WhatIfAlreadyRunning):
+        whatif_start(policy=draft, by=ops_user)
+    assert WhatIf.objects.get(pk=dead.pk).resent == 1
+    assert OutboxMessage.objects.filter(sender="core.runs.dispatch", kwargs={"kind": "what-if", "run_id": dead.pk},
+                                        sent_at__isnull=True).count() == 2  # its first sending, and the resend
+
+    # once sent again RESENDS times with nothing done, it is given up, and the draft previews afresh
+    WhatIf.objects.filter(pk=dead.pk).update(resent=RESENDS,
+                                             updated_at=timezone.now() - STALE_AFTER - datetime.timedelta(seconds=1))
     with django_capture_on_commit_callbacks(execute=False):
         fresh = whatif_start(policy=draft, by=ops_user)
     dead.refresh_from_db()
     assert dead.status == RunStatus.FAILED and fresh.pk != dead.pk
+    assert dead.error == str(RUN_STALE).format(minutes=15, times=RESENDS)

@@ -38,7 +38,7 @@ def told(response) -> list[str]:
 def sent(monkeypatch):
     """The chunks sent to the broker (nothing leaves the process)."""
     sent = []
-    monkeypatch.setattr("tiers.tasks.send_chunks", lambda **kwargs: sent.append(kwargs))
+    monkeypatch.setattr("core.runs.send_chunks", lambda **kwargs: sent.append(kwargs))
     return sent
 
 
@@ -62,7 +62,7 @@ def test_clone_edit_and_publish_a_policy(shipped_defaults, admin_client, sent):
     assert list(TierPolicy.objects.values_list("version", "status")) == [(2, "published"), (1, "archived")]
     run = RefreshRun.objects.get()
     assert (run.trigger, run.policy_id, run.status) == (RunTrigger.POLICY_PUBLISH, draft.pk, RunStatus.RUNNING)
-    assert sent == [{"run_id": run.pk, "indexes": list(range(run.chunk_count))}]
+    assert sent == [{"kind": "refresh", "run_id": run.pk, "indexes": list(range(run.chunk_count))}]
     assert told(response) == [gettext("v%(version)s published. %(refresh)s") % {"version": 2, "refresh": REFRESH_QUEUED.format(run_id=run.pk)}]
 
 
@@ -102,7 +102,7 @@ def test_refresh_now_starts_a_refresh_and_the_ledger_is_read_only(shipped_defaul
 
     run = RefreshRun.objects.exclude(pk=decision.refresh_run_id).get()
     assert response.status_code == 302 and run.trigger == RunTrigger.STAFF and run.status == RunStatus.RUNNING
-    assert sent == [{"run_id": run.pk, "indexes": [0]}]
+    assert sent == [{"kind": "refresh", "run_id": run.pk, "indexes": [0]}]
     assert told(response) == [REFRESH_QUEUED.format(run_id=run.pk)]
     assert admin_client.get(reverse("admin:tiers_refreshrun_changelist")).status_code == 200
     page = admin_client.get(reverse("admin:tiers_tierdecision_change", args=[decision.pk])).content.decode()
@@ -145,7 +145,7 @@ def test_refresh_now_with_the_broker_refusing_records_the_run_says_so_and_sends_
     def broker_down(**kwargs):
         raise ConnectionRefusedError("Error 111 connecting to redis")
 
-    monkeypatch.setattr("tiers.tasks.send_chunks", broker_down)
+    monkeypatch.setattr("core.runs.send_chunks", broker_down)
     metric_days(InfluencerFactory(), days=30, gmv="1000")
 
     # when staff ask for a refresh
@@ -157,13 +157,13 @@ def test_refresh_now_with_the_broker_refusing_records_the_run_says_so_and_sends_
     assert (run.status, run.active, run.chunks_done) == (RunStatus.RUNNING, True, 0)
     assert told(response) == [REFRESH_QUEUED.format(run_id=run.pk), str(JOBS_UNAVAILABLE)]
     waiting = OutboxMessage.objects.get(sent_at__isnull=True)
-    assert (waiting.sender, waiting.kwargs, waiting.attempts) == ("tiers.refresh.refresh_dispatch", {"run_id": run.pk}, 1)
+    assert (waiting.sender, waiting.kwargs, waiting.attempts) == ("core.runs.dispatch", {"kind": "refresh", "run_id": run.pk}, 1)
     assert "Error 111" in waiting.last_error
 
     # and once the broker takes messages again, beat's flush sends the chunks
-    monkeypatch.setattr("tiers.tasks.send_chunks", lambda **kwargs: sent.append(kwargs))
+    monkeypatch.setattr("core.runs.send_chunks", lambda **kwargs: sent.append(kwargs))
     assert flush() == 1
-    assert sent == [{"run_id": run.pk, "indexes": [0]}]
+    assert sent == [{"kind": "refresh", "run_id": run.pk, "indexes": [0]}]
     assert not OutboxMessage.objects.filter(sent_at__isnull=True).exists()
 
 

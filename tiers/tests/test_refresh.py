@@ -9,12 +9,11 @@ from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from core.runs import RESENDS, STALE_AFTER
+from core.runs import RESENDS, RUN_STALE, STALE_AFTER
 from tiers.choices import Category, DecisionCause, OverrideField, RunStatus, RunTrigger, Tier
 from tiers.models import DailyMetric, Influencer, RefreshRun, TierDecision, TierOverride, TierPolicy
 from tiers.refresh import (
     REFRESH_ALREADY_RUNNING,
-    REFRESH_STALE,
     RefreshAlreadyRunning,
     Resent,
     refresh_chunk_apply,
@@ -102,7 +101,7 @@ def test_two_refreshes_never_overlap(population):
 def test_a_run_that_stopped_moving_is_sent_again_then_failed_and_the_run_queued_behind_starts(
         population, monkeypatch, django_capture_on_commit_callbacks):
     sent = []
-    monkeypatch.setattr("tiers.tasks.send_chunks", lambda **kwargs: sent.append(kwargs))
+    monkeypatch.setattr("core.runs.send_chunks", lambda **kwargs: sent.append(kwargs))
     dead = refresh_start(trigger=RunTrigger.SCHEDULE, chunk_size=2)
     refresh_chunk_apply(run_id=dead.pk, index=0)
     queued = refresh_queue(trigger=RunTrigger.STAFF)
@@ -118,7 +117,7 @@ def test_a_run_that_stopped_moving_is_sent_again_then_failed_and_the_run_queued_
         stall()
         with django_capture_on_commit_callbacks(execute=True):
             assert refresh_recover() == [Resent(dead.pk, dead.chunk_count - 1)]
-        assert sent[-1] == {"run_id": dead.pk, "indexes": list(range(1, dead.chunk_count))}
+        assert sent[-1] == {"kind": "refresh", "run_id": dead.pk, "indexes": list(range(1, dead.chunk_count))}
         assert RefreshRun.objects.get(pk=dead.pk).resent == times
     # then it is failed, and the run queued behind it starts
     stall()
@@ -127,9 +126,9 @@ def test_a_run_that_stopped_moving_is_sent_again_then_failed_and_the_run_queued_
 
     dead.refresh_from_db()
     queued.refresh_from_db()
-    assert (dead.status, dead.active, dead.error) == (RunStatus.FAILED, None, REFRESH_STALE.format(minutes=15, times=2))
+    assert (dead.status, dead.active, dead.error) == (RunStatus.FAILED, None, str(RUN_STALE).format(minutes=15, times=2))
     assert (queued.status, queued.active) == (RunStatus.RUNNING, True)
-    assert sent[-1] == {"run_id": queued.pk, "indexes": list(range(queued.chunk_count))}
+    assert sent[-1] == {"kind": "refresh", "run_id": queued.pk, "indexes": list(range(queued.chunk_count))}
     assert fresh.status == RunStatus.PENDING  # behind the one that started
 
 
@@ -225,14 +224,14 @@ def test_publishing_a_policy_starts_a_refresh_whose_changes_say_policy_change(
     rules["mid"].update(promote_gmv="25000", promote_followers_gmv="10000", keep_gmv="20000")
     policy_update_draft(policy=draft, rules=rules, by=staff)
     sent = []
-    monkeypatch.setattr("tiers.tasks.send_chunks", lambda **kwargs: sent.append(kwargs))
+    monkeypatch.setattr("core.runs.send_chunks", lambda **kwargs: sent.append(kwargs))
 
     with django_capture_on_commit_callbacks(execute=True):
         policy_publish(policy=draft, by=staff)
 
     run = refresh_for_policy(draft)
     assert (run.trigger, run.status, run.requested_by, run.policy.version) == (RunTrigger.POLICY_PUBLISH, "running", staff, 2)
-    assert sent == [{"run_id": run.pk, "indexes": list(range(run.chunk_count))}]  # only after the publish committed
+    assert sent == [{"kind": "refresh", "run_id": run.pk, "indexes": list(range(run.chunk_count))}]  # only after the publish committed
     assert list(TierPolicy.objects.published().values_list("version", flat=True)) == [2]
     for index in range(run.chunk_count):  # as the workers would
         refresh_chunk_apply(run_id=run.pk, index=index)

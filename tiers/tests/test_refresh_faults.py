@@ -72,7 +72,7 @@ def _finished(run_id: int) -> RefreshRun | None:
 def own_queue(monkeypatch, redis_url, settings):
     """A queue for this test's workers alone (what they hold unacknowledged is dropped afterwards);
     chunks of three creators."""
-    settings.LADDER_REFRESH_CHUNK_SIZE = 3
+    settings.LADDER_CHUNK_SIZE = 3
     queue = f"ladder-fault-{uuid.uuid4().hex[:8]}"
     monkeypatch.setitem(celery_app.conf, "task_default_queue", queue)
     workers = []
@@ -163,7 +163,7 @@ def test_a_refresh_whose_starter_died_after_the_commit_is_sent_by_beats_outbox_f
         shipped_defaults, celery_worker, settings, monkeypatch, redis_url):
     # given creators, and what a clean refresh of them leaves
     _population(6)
-    settings.LADDER_REFRESH_CHUNK_SIZE = 3
+    settings.LADDER_CHUNK_SIZE = 3
     expected_state, expected_ledger = _clean_run()
 
     # when a refresh starts, and the process dies between its commit and sending the chunks
@@ -173,7 +173,7 @@ def test_a_refresh_whose_starter_died_after_the_commit_is_sent_by_beats_outbox_f
 
     # then the run is recorded with the sending it owes, and nothing reached the workers
     unsent = OutboxMessage.objects.get(sent_at__isnull=True)
-    assert unsent.kwargs == {"run_id": run.pk}
+    assert unsent.kwargs == {"kind": "refresh", "run_id": run.pk}
     assert waiting(redis_url, settings.CELERY_TASK_DEFAULT_QUEUE) == 0
     # when beat's outbox flush runs
     outbox_flush.delay()

@@ -14,7 +14,8 @@ from tiers.models import Influencer, RefreshChunk, RefreshRun, TierDecision, Tie
 from tiers.refresh import REFRESH_QUEUED_AFTER, refresh_run_sync, refresh_start
 from tiers.rules import PolicyRules
 from tiers.services import policy_clone, policy_update_draft
-from tiers.tasks import refresh_all, refresh_replay, send_chunks
+from core.runs import send_chunks
+from tiers.tasks import refresh_all, refresh_replay
 from conftest import wait_for
 from tiers.tests.factories import InfluencerFactory, metric_days
 
@@ -155,7 +156,7 @@ def test_a_policy_published_during_a_refresh_gets_its_own_refresh_after_it(celer
         "version": 2, "refresh": REFRESH_QUEUED_AFTER.format(run_id=queued.pk, active_id=running.pk, done=0, count=running.chunk_count)}]
 
     # and once the workers finish the running refresh, the policy's own refresh follows under v2
-    send_chunks(run_id=running.pk, indexes=list(range(running.chunk_count)))
+    send_chunks(kind="refresh", run_id=running.pk, indexes=list(range(running.chunk_count)))
     queued = wait_for(lambda: RefreshRun.objects.filter(pk=queued.pk, status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED]).first(),
                       "the policy's refresh")
     running.refresh_from_db()

@@ -4,7 +4,6 @@ import uuid
 
 import pytest
 import redis
-from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from coaching.choices import NotificationKind
@@ -33,9 +32,9 @@ def test_a_task_round_trips_through_broker_and_worker(celery_worker):
 
 
 def test_every_ladder_task_goes_to_the_sites_own_queue_and_batch_work_to_its_batch_queue():
-    # given the site's queue (a fresh one per test run, so another worker on the Redis never takes it)
-    queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    assert queue.startswith("ladder-test-")
+    # given the site's queue (a fresh one per test, so another worker on the Redis never takes it)
+    queue = celery_app.conf.task_default_queue
+    assert queue.startswith("ladder-")
 
     # when the router places each of our tasks (every app's tasks, as a worker loads them)
     celery_app.loader.import_default_modules()

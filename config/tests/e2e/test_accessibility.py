@@ -3,7 +3,6 @@
 axe-core (bundled by axe-playwright-python) is injected into each page, which a strict CSP would refuse: these
 contexts bypass the CSP (`bypass_csp=True`); the site's own CSP is held by every other browser test."""
 
-import datetime
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -11,7 +10,7 @@ from django.urls import reverse
 
 from config.tests.admin_walk import make_admin_world
 from ops.whatif import whatif_run_sync
-from tiers.models import ImportBatch, Influencer, RefreshRun, TierPolicy
+from tiers.models import ImportBatch, RefreshRun
 from tiers.services import policy_update_draft
 from tiers.tests.factories import UserFactory
 
